@@ -1,5 +1,55 @@
 """epcloud: run EnergyPlus simulations locally, in batches and in the cloud."""
 
 from epcloud._version import __version__
+from epcloud.errors import (
+    AmbiguousObjectError,
+    CorruptResultError,
+    DuplicateNameError,
+    EnergyPlusNotFoundError,
+    EpcloudError,
+    EpJSONSyntaxError,
+    IDFSyntaxError,
+    ModelError,
+    ModelFileNotFoundError,
+    ObjectNotFoundError,
+    ParseError,
+    ResultNotFoundError,
+    SimulationError,
+    StorageError,
+    StoragePathError,
+    StoragePermissionError,
+    UnknownFieldError,
+    UnknownObjectTypeError,
+    VersionMismatchError,
+    WeatherFileNotFoundError,
+)
+from epcloud.model import IDFDocument, IDFObject, load_epjson, load_idf, new_document
 
-__all__ = ["__version__"]
+__all__ = [
+    "AmbiguousObjectError",
+    "CorruptResultError",
+    "DuplicateNameError",
+    "EnergyPlusNotFoundError",
+    "EpJSONSyntaxError",
+    "EpcloudError",
+    "IDFDocument",
+    "IDFObject",
+    "IDFSyntaxError",
+    "ModelError",
+    "ModelFileNotFoundError",
+    "ObjectNotFoundError",
+    "ParseError",
+    "ResultNotFoundError",
+    "SimulationError",
+    "StorageError",
+    "StoragePathError",
+    "StoragePermissionError",
+    "UnknownFieldError",
+    "UnknownObjectTypeError",
+    "VersionMismatchError",
+    "WeatherFileNotFoundError",
+    "__version__",
+    "load_epjson",
+    "load_idf",
+    "new_document",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -63,9 +64,9 @@ class EnergyPlusConfig:
 
 def _candidates(path: str | os.PathLike[str] | None) -> list[tuple[str, Path]]:
     """Every place to look, in order, each with the reason it is looked at."""
+    if path is not None:  # an explicit choice is never silently replaced by another engine
+        return [("explicit path", Path(path))]
     places: list[tuple[str, Path]] = []
-    if path is not None:
-        places.append(("explicit path", Path(path)))
     env_dir = os.environ.get("ENERGYPLUS_DIR")
     if env_dir:
         places.append(("ENERGYPLUS_DIR", Path(env_dir)))
@@ -78,11 +79,8 @@ def _candidates(path: str | os.PathLike[str] | None) -> list[tuple[str, Path]]:
     on_path = shutil.which(_EXE)
     places.append(("PATH", Path(on_path) if on_path else Path("(energyplus not on PATH)")))
     for root in _standard_roots():
-        if root.is_dir():
-            installs = sorted(root.glob("EnergyPlus*"), key=_version_key, reverse=True)
-            places.extend(("standard install folder", p) for p in installs)
-        else:
-            places.append(("standard install folder", root / "EnergyPlus*"))
+        installs = sorted(root.glob("EnergyPlus*"), key=_version_key, reverse=True) if root.is_dir() else []
+        places.extend(("standard install folder", p) for p in installs or [root / "EnergyPlus*"])
     return places
 
 
@@ -108,10 +106,9 @@ def _executable_in(place: Path) -> Path | None:
 def _ensure_executable(path: Path) -> None:
     if sys.platform == "win32" or not path.is_file() or os.access(path, os.X_OK):
         return
-    try:
+    # A read-only install keeps its modes; the run then reports the missing helper output.
+    with contextlib.suppress(OSError):
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    except OSError:
-        pass  # read-only install: the run reports the missing helper output instead
 
 
 @functools.lru_cache(maxsize=16)
@@ -136,7 +133,8 @@ def find_energyplus(
 ) -> EnergyPlusConfig:
     """Find EnergyPlus: explicit path, ENERGYPLUS_DIR, the pip-installed engine, PATH, standard folders.
 
-    ``version`` ("25.2" or (25, 2, 0)) keeps only installations whose version starts with it.
+    An explicit ``path`` is the only place looked at. ``version`` ("25.2" or (25, 2, 0)) keeps only
+    installations whose version starts with it.
     """
     wanted = _parse_version(version) if version is not None else None
     searched: list[str] = []

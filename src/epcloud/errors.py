@@ -77,6 +77,25 @@ class DuplicateNameError(ModelError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class IDFSyntaxError(ParseError):
+    """IDF text that is not a sequence of `Type, field, ...;` objects."""
+
+
+class EpJSONSyntaxError(ParseError):
+    """epJSON text that is not valid JSON, or JSON not shaped as {type: {name: {field: value}}}."""
+
+
+class ObjectNotFoundError(ModelError, KeyError):
+    """No object of a type has the name asked for (or there is none where exactly one was expected)."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class AmbiguousObjectError(ModelError, LookupError):
+    """Exactly one object of a type was expected, but the model has several."""
+
+
 # ---------------------------------------------------------------- simulation inputs
 
 
@@ -112,6 +131,29 @@ class CorruptResultError(EpcloudError):
     """A result file exists but cannot be read (truncated SQL, malformed status JSON...)."""
 
 
+class ResultKeyError(EpcloudError, KeyError):
+    """A name asked of a result (variable, key, environment, table cell) that it does not contain."""
+
+    def __init__(self, message: str, suggestions: Sequence[str] = ()) -> None:
+        self.suggestions = list(suggestions)
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class VariableNotFoundError(ResultKeyError):
+    """An output variable or meter, or the key or frequency asked of it, is not in the SQL output."""
+
+
+class EnvironmentNotFoundError(ResultKeyError):
+    """A simulation environment (design day, run period) is not in the SQL output."""
+
+
+class TabularValueNotFoundError(ResultKeyError):
+    """A tabular report cell is not in the SQL output."""
+
+
 # ---------------------------------------------------------------- storage
 
 
@@ -133,3 +175,53 @@ class StoragePermissionError(StorageError, PermissionError):
 
 class StorageConnectionError(StorageError, ConnectionError):
     """The store's endpoint could not be reached."""
+
+
+class StorageBucketNotFoundError(StorageNotFoundError):
+    """The bucket a store points at does not exist (a wrong name, region or endpoint)."""
+
+
+# ---------------------------------------------------------------- weather
+
+
+class WeatherError(EpcloudError):
+    """Base class of errors about weather stations, weather downloads and weather files."""
+
+
+class StationNotFoundError(WeatherError, LookupError):
+    """No weather station matches a WMO number, a query, a country or a dataset."""
+
+
+class WeatherDownloadError(WeatherError):
+    """A station's weather files could not be downloaded or unpacked; names the URL and the cause."""
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        self.url = url
+        self.reason = message
+        super().__init__(f"{url}: {message}" if url else message)
+
+
+class WeatherFormatError(WeatherError, ValueError):
+    """A malformed weather file; names the file, the line and the field."""
+
+    def __init__(self, message: str, *, source: str = "<string>", line: int | None = None,
+                 field: str = "") -> None:
+        self.source = source
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = source if line is None else f"{source}, line {line}"
+        what = f" (field {field!r})" if field else ""
+        super().__init__(f"{where}{what}: {message}")
+
+
+class EPWFormatError(WeatherFormatError):
+    """An EPW weather file that does not follow the format (header lines, 35 fields, record count)."""
+
+
+class DDYFormatError(WeatherFormatError):
+    """A DDY design-day file that is not valid IDF syntax or has malformed design days."""
+
+
+class DesignDayNotFoundError(WeatherError, LookupError):
+    """No design day in a DDY matches the asked criterion (e.g. heating 99.6%)."""

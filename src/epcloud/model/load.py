@@ -1,0 +1,80 @@
+"""Opening models: IDF or epJSON from a path, text or dict; new empty models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from epcloud.errors import ModelFileNotFoundError, VersionMismatchError
+from epcloud.model import epjson
+from epcloud.model.document import IDFDocument, version_of
+from epcloud.model.idf_parser import parse_idf, resolve_types
+from epcloud.model.schema import Schema, get_schema
+
+__all__ = ["load_epjson", "load_idf", "new_document"]
+
+ModelSource = str | os.PathLike[str]
+
+
+def load_idf(path_or_text: ModelSource, *, schema: Schema | None = None, check_version: bool = True,
+             allow_unknown_types: bool = False) -> IDFDocument:
+    """Reads an IDF model from a path, or from IDF text (a string with a newline or ';').
+
+    Unknown object types are an error unless `allow_unknown_types` (they are then kept as written).
+    """
+    text, source = _read(path_or_text)
+    schema = schema or get_schema()
+    raw = parse_idf(text, source)
+    if check_version:
+        version = next((values[0] for type_name, values, *_ in raw
+                        if type_name.upper() == "VERSION" and values), None)
+        _check_version(version, schema, source)
+    return IDFDocument.from_parsed(resolve_types(raw, schema, source, allow_unknown_types), schema, source)
+
+
+def load_epjson(path_or_text_or_dict: ModelSource | dict[str, Any], *, schema: Schema | None = None,
+                check_version: bool = True, allow_unknown_types: bool = False) -> IDFDocument:
+    """Reads an epJSON model from a path, epJSON text, or an already parsed dict; as `load_idf` otherwise."""
+    schema = schema or get_schema()
+    text: str | None
+    if isinstance(path_or_text_or_dict, dict):
+        data, text, source = path_or_text_or_dict, None, "<dict>"
+    else:
+        text, source = _read(path_or_text_or_dict)
+        data = epjson.read_json(text, source)
+    if check_version:
+        _check_version(epjson.version_in(data), schema, source)
+    parsed = epjson.parse_epjson(data, schema, source, text, allow_unknown_types)
+    return IDFDocument.from_parsed(parsed, schema, source)
+
+
+def new_document(version: str | None = None, *, schema: Schema | None = None) -> IDFDocument:
+    """An empty model with a Version object; `version` must match the schema's (default: the engine's)."""
+    schema = schema or get_schema()
+    _check_version(version, schema, "new_document()")
+    doc = IDFDocument(schema, source="<new>")
+    doc.add("Version", version_identifier=schema.version)
+    return doc
+
+
+def _read(path_or_text: ModelSource) -> tuple[str, str]:
+    """The text and its source name: a Path, or a str without newline or ';', is a file to read."""
+    if isinstance(path_or_text, str) and ("\n" in path_or_text or ";" in path_or_text
+                                          or path_or_text.lstrip().startswith("{")):
+        return path_or_text, "<string>"
+    path = Path(path_or_text)
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise ModelFileNotFoundError(str(path)) from None
+    try:
+        return data.decode("utf-8-sig"), str(path)
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), str(path)  # older IDF files carry Windows-1252 degree signs
+
+
+def _check_version(version: object, schema: Schema, source: str) -> None:
+    found = version_of(version)
+    if found is not None and found != schema.version:
+        raise VersionMismatchError(str(version), schema.version, source)

@@ -1,0 +1,257 @@
+"""`SimulationResult`: one finished run, its status and lazily opened outputs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import weakref
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from epcloud.errors import ResultNotFoundError
+from epcloud.results.errfile import ErrorReport
+from epcloud.results.runfiles import LocalRunFiles, RunFiles
+from epcloud.results.sql import SQLResult
+from epcloud.run.status import STATUS_FILENAME, RunStatus
+
+if TYPE_CHECKING:
+    from epcloud.storage import AsyncFileSystem, FileSystem
+
+__all__ = ["SimulationResult", "output_name"]
+
+# The standard outputs, by the suffix EnergyPlus appends to the output prefix (legacy naming).
+_OUTPUTS = {
+    "sql": "out.sql",
+    "err": "out.err",
+    "end": "out.end",
+    "eso": "out.eso",
+    "mtr": "out.mtr",
+    "eio": "out.eio",
+    "csv": "out.csv",
+    "meter_csv": "mtr.csv",
+    "html": "tbl.htm",
+    "table_csv": "tbl.csv",
+}
+
+
+def output_name(kind: str, output_prefix: str = "eplus") -> str:
+    """File name of a standard output (``"sql"`` → ``eplusout.sql``)."""
+    return output_prefix + _OUTPUTS[kind]
+
+
+class SimulationResult:
+    """A run's outcome and outputs. Outputs open on first use; `close()` releases them."""
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        *,
+        success: bool,
+        exit_code: int | None,
+        runtime_seconds: float,
+        stdout: str = "",
+        stderr: str = "",
+        output_prefix: str = "eplus",
+        status: RunStatus | None = None,
+        timed_out: bool = False,
+        temporary: bool = False,
+        files: RunFiles | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.success = success
+        self.exit_code = exit_code
+        self.runtime_seconds = runtime_seconds
+        self.stdout = stdout
+        self.stderr = stderr
+        self.output_prefix = output_prefix
+        self.status = status
+        self.timed_out = timed_out
+        self._files: RunFiles = files if files is not None else LocalRunFiles(self.run_dir)
+        self._sql: SQLResult | None = None
+        # A temporary run folder goes away with the result (explicitly, or when it is collected).
+        self._cleanup = (
+            weakref.finalize(self, shutil.rmtree, str(self.run_dir), ignore_errors=True)
+            if temporary
+            else None
+        )
+
+    # -- constructors -----------------------------------------------------------------------
+
+    @classmethod
+    def from_directory(
+        cls, path: str | os.PathLike[str], fs: FileSystem | None = None, *, output_prefix: str | None = None
+    ) -> SimulationResult:
+        """Re-open a finished run, local or in a store; nothing but its listing and status is fetched."""
+        if fs is None or _is_local(fs):
+            run_dir = Path(fs.url(path)) if fs is not None else Path(path)
+            if not run_dir.is_dir():
+                raise ResultNotFoundError(f"run directory not found: {run_dir}")
+            return cls._open(run_dir, LocalRunFiles(run_dir), output_prefix)
+        from epcloud.results.runfiles import RemoteRunFiles
+        from epcloud.storage.paths import normalize_path
+
+        folder = normalize_path(path)
+        return cls._open(Path(folder), RemoteRunFiles(fs, folder), output_prefix)
+
+    @classmethod
+    async def async_from_directory(
+        cls, path: str | os.PathLike[str], fs: AsyncFileSystem, *, output_prefix: str | None = None
+    ) -> SimulationResult:
+        """The async twin of `from_directory` for a store; fetch outputs with `async_fetch()`."""
+        from epcloud.results.runfiles import AsyncRemoteRunFiles
+        from epcloud.storage.paths import normalize_path
+
+        folder = normalize_path(path)
+        files = AsyncRemoteRunFiles(fs, folder)
+        await files.fetch(STATUS_FILENAME)
+        if STATUS_FILENAME not in files.files:
+            await files.fetch(output_name("err", output_prefix or "eplus"))
+        return cls._open(Path(folder), files, output_prefix)
+
+    @classmethod
+    def _open(cls, run_dir: Path, files: RunFiles, output_prefix: str | None) -> SimulationResult:
+        path = files.local(STATUS_FILENAME)
+        status = RunStatus.from_json(path.read_text("utf-8"), str(path)) if path is not None else None
+        names = files.names()
+        prefix = output_prefix or (status.output_prefix if status else None) or _guess_prefix(names)
+        if status is not None:
+            return cls(
+                run_dir,
+                success=status.success,
+                exit_code=status.exit_code,
+                runtime_seconds=status.runtime_seconds,
+                output_prefix=prefix,
+                status=status,
+                timed_out=status.timed_out,
+                files=files,
+            )
+        err = files.local(output_name("err", prefix))
+        if err is None:
+            raise ResultNotFoundError(
+                f"{files.location} holds no run: neither {STATUS_FILENAME} nor "
+                f"{output_name('err', prefix)} is there"
+            )
+        report = ErrorReport.from_file(err)
+        result = cls(
+            run_dir,
+            success=report.completed_successfully,
+            exit_code=None,
+            runtime_seconds=0.0,
+            output_prefix=prefix,
+            files=files,
+        )
+        result.__dict__["errors"] = report
+        return result
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Where the outputs are: a local folder or a store URL."""
+        return self._files.location
+
+    def files(self) -> list[str]:
+        """Names of the run's output files."""
+        return self._files.names()
+
+    def path(self, kind: str) -> Path | None:
+        """Local path of a standard output (``"sql"``, ``"err"``, ``"html"``...), None if absent.
+
+        For a run in a store, the file is downloaded into the local cache first.
+        """
+        return self._files.local(output_name(kind, self.output_prefix))
+
+    def has(self, kind: str) -> bool:
+        """Whether the run has this standard output (no download)."""
+        return output_name(kind, self.output_prefix) in self._files.names()
+
+    @property
+    def sql_path(self) -> Path | None:
+        return self.path("sql")
+
+    @property
+    def err_path(self) -> Path | None:
+        return self.path("err")
+
+    @property
+    def html_path(self) -> Path | None:
+        return self.path("html")
+
+    @property
+    def csv_path(self) -> Path | None:
+        return self.path("csv")
+
+    @property
+    def eso_path(self) -> Path | None:
+        return self.path("eso")
+
+    @cached_property
+    def errors(self) -> ErrorReport:
+        """The parsed .err file (empty when the run never got far enough to write one)."""
+        path = self.err_path
+        return ErrorReport.from_file(path) if path is not None else ErrorReport.empty()
+
+    @property
+    def sql(self) -> SQLResult:
+        """The SQLite output, opened on first use (downloaded once if the run is in a store)."""
+        if self._sql is None:
+            path = self.sql_path
+            if path is None:
+                raise ResultNotFoundError(
+                    f"{self.location} has no {output_name('sql', self.output_prefix)}"
+                    + ("" if self.success else " (the run failed; see result.errors.summary())")
+                )
+            self._sql = SQLResult(path)
+        return self._sql
+
+    def download(self, local_dir: str | os.PathLike[str]) -> list[Path]:
+        """Copy every file of the run into ``local_dir`` (a store run: one listing, parallel GETs)."""
+        return self._files.download(Path(local_dir))
+
+    async def async_fetch(self, *kinds: str) -> None:
+        """Fetch outputs of a run opened with `async_from_directory` (default: the SQL and .err)."""
+        fetch = getattr(self._files, "fetch", None)
+        if fetch is None:
+            return
+        for kind in kinds or ("sql", "err"):
+            await fetch(output_name(kind, self.output_prefix))
+
+    async def async_download(self, local_dir: str | os.PathLike[str]) -> list[Path]:
+        """The async twin of `download` for a run opened with `async_from_directory`."""
+        download = getattr(self._files, "async_download", None)
+        if download is None:
+            return self.download(local_dir)
+        result: list[Path] = await download(Path(local_dir))
+        return result
+
+    # -- lifetime ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close open outputs and remove the run folder if it was temporary."""
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
+        if self._cleanup is not None:
+            self._cleanup()
+
+    def __enter__(self) -> SimulationResult:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "success" if self.success else ("timed out" if self.timed_out else "failed")
+        return f"<SimulationResult {state} in {self.runtime_seconds:.2f} s at {self.location}>"
+
+
+def _is_local(fs: object) -> bool:
+    from epcloud.storage.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
+
+
+def _guess_prefix(names: list[str]) -> str:
+    errs = [name[: -len("out.err")] for name in names if name.endswith("out.err")]
+    return errs[0] if len(errs) == 1 else "eplus"

@@ -1,0 +1,175 @@
+"""Where a run's files are: a local folder, or a folder in a store fetched on demand into a local cache.
+
+A remote run is listed once (names, sizes, ETags); a file is downloaded the first time it is needed into
+a cache keyed by its location and ETag, so a second open — in this process or another — reuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from epcloud.errors import ResultNotFoundError
+
+if TYPE_CHECKING:
+    from epcloud.storage import AsyncFileSystem, FileInfo, FileSystem
+
+__all__ = ["AsyncRemoteRunFiles", "LocalRunFiles", "RemoteRunFiles", "RunFiles", "cache_root"]
+
+
+def cache_root() -> Path:
+    """The local cache of downloaded outputs: ``$EPCLOUD_CACHE_DIR/results`` or ``~/.cache/epcloud``."""
+    base = os.environ.get("EPCLOUD_CACHE_DIR") or Path.home() / ".cache" / "epcloud"
+    return Path(base) / "results"
+
+
+class RunFiles(Protocol):
+    """The files of one run, wherever they are."""
+
+    location: str
+
+    def names(self) -> list[str]: ...
+
+    def local(self, name: str) -> Path | None:
+        """A local path of the file (fetched first if remote), None if the run has no such file."""
+        ...
+
+    def download(self, local_dir: Path) -> list[Path]: ...
+
+
+class LocalRunFiles:
+    """A run folder on this machine."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.location = str(run_dir)
+
+    def names(self) -> list[str]:
+        return sorted(entry.name for entry in os.scandir(self.run_dir) if entry.is_file())
+
+    def local(self, name: str) -> Path | None:
+        path = self.run_dir / name
+        return path if path.is_file() else None
+
+    def download(self, local_dir: Path) -> list[Path]:
+        local_dir.mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.copy2(self.run_dir / name, local_dir / name)) for name in self.names()]
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder.rstrip('/')}/{name}" if folder else name
+
+
+class _RemoteListing:
+    """What sync and async remote runs share: the listing, the cache layout."""
+
+    files: dict[str, FileInfo]
+
+    def __init__(self, url: str, folder: str) -> None:
+        self.location = url
+        self.folder = folder
+
+    def _index(self, listing: list[FileInfo]) -> dict[str, FileInfo]:
+        prefix = self.folder.rstrip("/") + "/" if self.folder else ""
+        files = {info.path[len(prefix) :]: info for info in listing}
+        files = {name: info for name, info in files.items() if "/" not in name}
+        if not files:
+            raise ResultNotFoundError(f"no run at {self.location}: the folder is empty or absent")
+        return files
+
+    def names(self) -> list[str]:
+        return sorted(self.files)
+
+    def cached_path(self, name: str) -> Path:
+        info = self.files[name]
+        version = info.etag or f"{info.size}-{info.mtime}"
+        digest = hashlib.sha256(f"{self.location}\n{name}\n{version}".encode()).hexdigest()[:40]
+        return cache_root() / digest[:2] / digest / name
+
+
+class RemoteRunFiles(_RemoteListing):
+    """A run folder in a store, listed on first use; each file fetched once into the local cache."""
+
+    def __init__(self, fs: FileSystem, folder: str) -> None:
+        super().__init__(fs.url(folder), folder)
+        self.fs = fs
+        self._lock = threading.Lock()
+
+    @cached_property
+    def files(self) -> dict[str, FileInfo]:  # type: ignore[override]
+        return self._index(self.fs.list_files(self.folder))
+
+    def local(self, name: str) -> Path | None:
+        if name not in self.files:
+            return None
+        target = self.cached_path(name)
+        with self._lock:
+            if not target.is_file():
+                self.fs.download_file(_join(self.folder, name), target)
+        return target
+
+    def download(self, local_dir: Path, max_workers: int = 8) -> list[Path]:
+        """Every file of the run into ``local_dir``: one listing, parallel GETs."""
+        names = self.names()
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
+            list(pool.map(lambda n: self.fs.download_file(_join(self.folder, n), local_dir / n), names))
+        return [local_dir / n for n in names]
+
+
+class AsyncRemoteRunFiles(_RemoteListing):
+    """The async twin: listed and fetched with `await`; `local()` returns only what is already here."""
+
+    def __init__(self, fs: AsyncFileSystem, folder: str) -> None:
+        super().__init__(fs.url(folder), folder)
+        self.fs = fs
+        self._listing: dict[str, FileInfo] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def files(self) -> dict[str, FileInfo]:  # type: ignore[override]
+        if self._listing is None:
+            raise RuntimeError(f"{self.location} is not listed yet: await result.async_fetch() first")
+        return self._listing
+
+    async def list(self) -> None:
+        if self._listing is None:
+            self._listing = self._index(await self.fs.list_files(self.folder))
+
+    def local(self, name: str) -> Path | None:
+        if name not in self.files:
+            return None
+        target = self.cached_path(name)
+        if not target.is_file():
+            raise RuntimeError(f"{name} of {self.location} is not fetched yet: await result.async_fetch()")
+        return target
+
+    async def fetch(self, name: str) -> Path | None:
+        await self.list()
+        if name not in self.files:
+            return None
+        target = self.cached_path(name)
+        async with self._lock:
+            if not target.is_file():
+                await self.fs.download_file(_join(self.folder, name), target)
+        return target
+
+    def download(self, local_dir: Path) -> list[Path]:
+        raise RuntimeError("use `await result.async_download(local_dir)` for a run opened asynchronously")
+
+    async def async_download(self, local_dir: Path, max_workers: int = 8) -> list[Path]:
+        await self.list()
+        gate = asyncio.Semaphore(max_workers)
+
+        async def one(name: str) -> Path:
+            async with gate:
+                await self.fs.download_file(_join(self.folder, name), local_dir / name)
+            return local_dir / name
+
+        return list(await asyncio.gather(*(one(n) for n in self.names())))

@@ -1,0 +1,1 @@
+"""One run: preparing it, launching the engine, recording its status."""

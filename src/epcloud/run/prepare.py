@@ -1,0 +1,202 @@
+"""Preparing one run: the model copy with guaranteed outputs, the weather file, the engine command.
+
+Everything here is the same for `simulate` and `async_simulate`; only launching the process differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from epcloud.engine import EnergyPlusConfig, default_energyplus, find_energyplus
+from epcloud.errors import ModelFileNotFoundError, VersionMismatchError, WeatherFileNotFoundError
+from epcloud.model import IDFDocument, get_schema, load_epjson, load_idf
+
+__all__ = ["ModelInput", "RunOptions", "RunPlan", "prepare_run", "resolve_engine"]
+
+ModelInput = IDFDocument | str | os.PathLike[str]
+EngineInput = EnergyPlusConfig | str | os.PathLike[str] | None
+
+MODEL_STEM = "in"
+# Object types that only EnergyPlus's ExpandObjects pre-processor turns into simulation objects.
+_EXPANDED_PREFIXES = ("HVACTEMPLATE:", "GROUNDHEATTRANSFER:")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The run flags a simulation is asked for (part of its identity for caching)."""
+
+    expand_objects: bool = True
+    annual: bool = False
+    design_day: bool = False
+    output_prefix: str = "eplus"
+    readvars: bool = False
+    timeout: float = 3600.0
+    extra_args: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.annual and self.design_day:
+            raise ValueError("annual=True and design_day=True exclude each other; choose one")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {self.timeout!r}")
+        prefix = self.output_prefix
+        if not prefix or any(c in prefix for c in "/\\:") or prefix in (".", ".."):
+            raise ValueError(f"output_prefix must be a plain file-name stem, got {prefix!r}")
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A run ready to launch: model text, weather, engine and flags, with content hashes."""
+
+    engine: EnergyPlusConfig
+    model_text: str
+    model_suffix: str
+    model_sha256: str
+    weather: Path | None
+    weather_sha256: str | None
+    options: RunOptions
+    needs_expand: bool
+    model_source: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_filename(self) -> str:
+        return MODEL_STEM + self.model_suffix
+
+    def command(self, run_dir: Path) -> list[str]:
+        """The engine's command line for a run in ``run_dir``."""
+        opts = self.options
+        cmd = [
+            str(self.engine.executable),
+            "--output-directory",
+            str(run_dir),
+            "--output-prefix",
+            opts.output_prefix,
+        ]
+        if self.weather is not None:
+            cmd += ["--weather", str(self.weather)]
+        if opts.annual:
+            cmd.append("--annual")
+        if opts.design_day:
+            cmd.append("--design-day")
+        if self.needs_expand:
+            cmd.append("--expandobjects")
+        if opts.readvars:
+            cmd.append("--readvars")
+        cmd += list(opts.extra_args)
+        cmd.append(str(run_dir / self.model_filename))
+        return cmd
+
+    def write_model(self, run_dir: Path) -> Path:
+        path = run_dir / self.model_filename
+        path.write_text(self.model_text, encoding="utf-8")
+        return path
+
+
+def resolve_engine(energyplus: EngineInput) -> EnergyPlusConfig:
+    if energyplus is None:
+        return default_energyplus()
+    if isinstance(energyplus, EnergyPlusConfig):
+        return energyplus
+    return find_energyplus(energyplus)
+
+
+def _load_model(model: ModelInput, engine: EnergyPlusConfig) -> tuple[IDFDocument, str]:
+    """A private copy of the model, loaded with the schema of the engine that will run it."""
+    if isinstance(model, IDFDocument):
+        return model.copy(), model.source
+    if isinstance(model, str) and ("\n" in model or ";" in model):
+        return load_idf(model, schema=get_schema(engine)), "<string>"
+    path = Path(model)
+    if not path.is_file():
+        raise ModelFileNotFoundError(str(path))
+    loader = load_epjson if path.suffix.lower() == ".epjson" else load_idf
+    return loader(path, schema=get_schema(engine)), str(path)
+
+
+def _check_version(doc: IDFDocument, engine: EnergyPlusConfig, source: str) -> None:
+    if doc.version is None:
+        return
+    wanted = ".".join(map(str, engine.version[:2]))
+    found = ".".join(doc.version.split(".")[:2])
+    if found != wanted:
+        raise VersionMismatchError(doc.version, engine.version_string, source)
+
+
+def ensure_sqlite_output(doc: IDFDocument) -> None:
+    """Make the run write its SQLite file, tabular reports included (needed by `SQLResult`)."""
+    existing = doc["Output:SQLite"]
+    if len(existing) == 0:
+        doc.add("Output:SQLite", option_type="SimpleAndTabular")
+        return
+    sqlite = existing.one()
+    if str(sqlite.option_type or "").lower() != "simpleandtabular":
+        sqlite.option_type = "SimpleAndTabular"
+
+
+_hash_lock = threading.Lock()
+_file_hashes: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, remembered per (path, size, mtime) so batches hash each weather file once."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _hash_lock:
+        known = _file_hashes.get(key)
+    if known:
+        return known
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    with _hash_lock:
+        _file_hashes[key] = value
+    return value
+
+
+def _resolve_weather(weather: str | os.PathLike[str] | None, design_day: bool) -> Path | None:
+    if weather is None:
+        if design_day:
+            return None
+        raise WeatherFileNotFoundError("(none given)")
+    path = Path(weather).expanduser()
+    if not path.is_file():
+        raise WeatherFileNotFoundError(str(path))
+    return path.resolve()
+
+
+def prepare_run(
+    model: ModelInput,
+    weather: str | os.PathLike[str] | None,
+    *,
+    energyplus: EngineInput = None,
+    options: RunOptions | None = None,
+) -> RunPlan:
+    """Check every input and build the run; raises before anything is started if one is wrong."""
+    options = options or RunOptions()
+    engine = resolve_engine(energyplus)
+    weather_path = _resolve_weather(weather, options.design_day)
+    doc, source = _load_model(model, engine)
+    _check_version(doc, engine, source)
+    ensure_sqlite_output(doc)
+    needs_expand = options.expand_objects and any(
+        t.upper().startswith(_EXPANDED_PREFIXES) for t in doc.types()
+    )
+    is_epjson = isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".epjson")
+    text = doc.to_epjson_text() if is_epjson else doc.to_idf()
+    return RunPlan(
+        engine=engine,
+        model_text=text,
+        model_suffix=".epJSON" if is_epjson else ".idf",
+        model_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        weather=weather_path,
+        weather_sha256=file_sha256(weather_path) if weather_path else None,
+        options=options,
+        needs_expand=needs_expand,
+        model_source=source,
+    )

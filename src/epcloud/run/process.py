@@ -1,0 +1,159 @@
+"""Launching the engine: a process group per run, so a timeout or a cancel kills every child it started."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ProcessOutcome", "async_run_process", "kill_process_tree", "run_process"]
+
+LineCallback = Callable[[str], None]
+_POSIX = sys.platform != "win32"
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """How the engine process ended."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    runtime_seconds: float
+    timed_out: bool = False
+
+
+def _popen_kwargs() -> dict[str, object]:
+    if _POSIX:
+        return {"start_new_session": True}
+    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+
+
+def kill_process_tree(pid: int) -> None:
+    """Kill the process group led by ``pid`` (EnergyPlus and the helpers it started)."""
+    if _POSIX:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    else:  # pragma: no cover - Windows
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
+
+
+def _pump(stream: object, sink: list[str], on_line: LineCallback | None) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        sink.append(line)
+        if on_line is not None:
+            on_line(line.rstrip("\r\n"))
+
+
+def run_process(
+    cmd: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    on_line: LineCallback | None = None,
+) -> ProcessOutcome:
+    """Run ``cmd`` to completion or until ``timeout``; any exit path (even Ctrl-C) kills the group."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+        **_popen_kwargs(),  # type: ignore[arg-type]
+    )
+    out: list[str] = []
+    err: list[str] = []
+    readers = [
+        threading.Thread(target=_pump, args=(proc.stdout, out, on_line), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, err, None), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        kill_process_tree(proc.pid)
+        proc.wait()
+    except BaseException:
+        kill_process_tree(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
+    return ProcessOutcome(
+        exit_code=None if timed_out else proc.returncode,
+        stdout="".join(out),
+        stderr="".join(err),
+        runtime_seconds=time.perf_counter() - start,
+        timed_out=timed_out,
+    )
+
+
+async def _apump(stream: asyncio.StreamReader, sink: list[str], on_line: LineCallback | None) -> None:
+    while line := await stream.readline():
+        text = line.decode("utf-8", errors="replace")
+        sink.append(text)
+        if on_line is not None:
+            on_line(text.rstrip("\r\n"))
+
+
+async def async_run_process(
+    cmd: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    on_line: LineCallback | None = None,
+) -> ProcessOutcome:
+    """The coroutine twin of `run_process`; cancelling it kills the process group."""
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        **_popen_kwargs(),  # type: ignore[arg-type]
+    )
+    out: list[str] = []
+    err: list[str] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    pumps = asyncio.gather(_apump(proc.stdout, out, on_line), _apump(proc.stderr, err, None))
+    timed_out = False
+    try:
+        await asyncio.wait_for(proc.wait(), timeout=timeout)
+    except asyncio.TimeoutError:
+        timed_out = True
+        kill_process_tree(proc.pid)
+        await proc.wait()
+    except BaseException:
+        kill_process_tree(proc.pid)
+        with contextlib.suppress(Exception):
+            await asyncio.shield(proc.wait())
+        pumps.cancel()
+        raise
+    await pumps
+    return ProcessOutcome(
+        exit_code=None if timed_out else proc.returncode,
+        stdout="".join(out),
+        stderr="".join(err),
+        runtime_seconds=time.perf_counter() - start,
+        timed_out=timed_out,
+    )

@@ -1,0 +1,125 @@
+"""Which outputs of a run go to the store, and sending them there concurrently, the status file last."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from epcloud.run.status import STATUS_FILENAME
+
+if TYPE_CHECKING:
+    from epcloud.storage import AsyncFileSystem, FileSystem
+
+__all__ = ["DEFAULT_UPLOAD", "UploadPolicy", "async_upload_outputs", "upload_outputs"]
+
+# `{p}` stands for the run's output prefix.
+_DEFAULT_INCLUDE = (
+    "{p}out.sql",  # every series and the tabular reports
+    "{p}out.err",
+    "{p}out.end",
+    "{p}out.eio",
+    "{p}tbl.htm",
+    "{p}tbl.csv",
+    "{p}out.csv",  # only there with readvars
+    "{p}mtr.csv",
+    "in.idf",  # the exact model that ran
+    "in.epJSON",
+    STATUS_FILENAME,
+)
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """File-name patterns (fnmatch; ``{p}`` = output prefix) choosing the outputs that go to the store.
+
+    The status file always goes too, and last: its presence in the store means the run is complete.
+    """
+
+    include: tuple[str, ...] = _DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def coerce(cls, value: UploadPolicy | str | Sequence[str] | None) -> UploadPolicy:
+        """``None`` → the default set; ``"all"`` → everything; a list of patterns → exactly those."""
+        if value is None:
+            return DEFAULT_UPLOAD
+        if isinstance(value, UploadPolicy):
+            return value
+        if value == "all":
+            return cls(include=("*",))
+        if isinstance(value, str):
+            return cls(include=(value,))
+        return cls(include=tuple(value))
+
+    def select(self, names: Iterable[str], output_prefix: str) -> list[str]:
+        include = [p.format(p=output_prefix) for p in self.include]
+        exclude = [p.format(p=output_prefix) for p in self.exclude]
+        return sorted(
+            name
+            for name in names
+            if any(fnmatchcase(name, p) for p in include) and not any(fnmatchcase(name, p) for p in exclude)
+        )
+
+
+DEFAULT_UPLOAD = UploadPolicy()
+
+
+def _plan(run_dir: Path, policy: UploadPolicy, output_prefix: str) -> tuple[list[str], bool]:
+    """The files to send besides the status file, which always goes, last, when the run wrote it."""
+    names = [entry.name for entry in os.scandir(run_dir) if entry.is_file()]
+    chosen = [n for n in policy.select(names, output_prefix) if n != STATUS_FILENAME]
+    return chosen, STATUS_FILENAME in names
+
+
+def _join(dest: str, name: str) -> str:
+    return f"{dest.rstrip('/')}/{name}" if dest else name
+
+
+def upload_outputs(
+    run_dir: Path,
+    fs: FileSystem,
+    dest: str,
+    *,
+    policy: UploadPolicy,
+    output_prefix: str,
+    max_workers: int = 8,
+) -> list[str]:
+    """Upload the chosen outputs in parallel, then the status file: its presence means "complete"."""
+    files, has_status = _plan(run_dir, policy, output_prefix)
+    if files:
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(files))) as pool:
+            list(pool.map(lambda name: fs.upload_file(run_dir / name, _join(dest, name)), files))
+    if has_status:
+        fs.upload_file(run_dir / STATUS_FILENAME, _join(dest, STATUS_FILENAME))
+        files.append(STATUS_FILENAME)
+    return files
+
+
+async def async_upload_outputs(
+    run_dir: Path,
+    fs: AsyncFileSystem,
+    dest: str,
+    *,
+    policy: UploadPolicy,
+    output_prefix: str,
+    max_workers: int = 8,
+) -> list[str]:
+    """The coroutine twin of `upload_outputs`."""
+    files, has_status = await asyncio.to_thread(_plan, run_dir, policy, output_prefix)
+    gate = asyncio.Semaphore(max_workers)
+
+    async def send(name: str) -> None:
+        async with gate:
+            await fs.upload_file(run_dir / name, _join(dest, name))
+
+    await asyncio.gather(*(send(name) for name in files))
+    if has_status:
+        await fs.upload_file(run_dir / STATUS_FILENAME, _join(dest, STATUS_FILENAME))
+        files.append(STATUS_FILENAME)
+    return files

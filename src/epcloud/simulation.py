@@ -1,0 +1,60 @@
+"""The names users import from ``epcloud.simulation`` (the same names idfkit's cloud guide uses)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from epcloud.engine import EnergyPlusConfig, find_energyplus
+from epcloud.results.errfile import ErrorReport
+from epcloud.results.result import SimulationResult
+from epcloud.results.sql import SQLResult
+from epcloud.results.timeseries import TimeSeriesResult
+from epcloud.simulate import async_simulate, simulate
+
+if TYPE_CHECKING:
+    from epcloud.storage import (
+        AsyncFileSystem,
+        AsyncLocalFileSystem,
+        AsyncS3FileSystem,
+        FileSystem,
+        LocalFileSystem,
+        S3FileSystem,
+        open_fs,
+    )
+
+# Storage backends load on first use, so importing this module needs neither boto3 nor fsspec.
+_LAZY = {
+    "FileSystem": "epcloud.storage",
+    "AsyncFileSystem": "epcloud.storage",
+    "LocalFileSystem": "epcloud.storage",
+    "AsyncLocalFileSystem": "epcloud.storage",
+    "S3FileSystem": "epcloud.storage",
+    "AsyncS3FileSystem": "epcloud.storage",
+    "open_fs": "epcloud.storage",
+}
+
+__all__ = [
+    "AsyncFileSystem",
+    "AsyncLocalFileSystem",
+    "AsyncS3FileSystem",
+    "EnergyPlusConfig",
+    "ErrorReport",
+    "FileSystem",
+    "LocalFileSystem",
+    "S3FileSystem",
+    "SQLResult",
+    "SimulationResult",
+    "TimeSeriesResult",
+    "async_simulate",
+    "find_energyplus",
+    "open_fs",
+    "simulate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'epcloud.simulation' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

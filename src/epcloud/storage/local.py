@@ -1,0 +1,144 @@
+"""The local disk as a store: paths below a root folder (or plain OS paths), atomic writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from stat import S_ISREG
+
+from epcloud.errors import StorageNotFoundError, StoragePathError
+from epcloud.storage.base import FileInfo, FileSystemBase, LocalPath
+from epcloud.storage.localio import TMP_SUFFIX, os_errors_translated, write_atomically
+from epcloud.storage.paths import StorePath, join_path, normalize_path
+from epcloud.storage.threaded import ThreadedAsyncFileSystem
+
+logger = logging.getLogger(__name__)
+
+
+class LocalFileSystem(FileSystemBase):
+    """Files on the local disk: paths relative to `root`, or any OS path when `root` is None.
+
+    With a root, store paths follow the same rules as object keys and cannot leave the root.
+    Writes go to a temporary file that is renamed into place, so readers never see half a file.
+    """
+
+    def __init__(self, root: LocalPath | None = None) -> None:
+        self.root = None if root is None else Path(root).expanduser().resolve()
+
+    def __repr__(self) -> str:
+        return f"LocalFileSystem(root={None if self.root is None else str(self.root)!r})"
+
+    def _folder(self, path: StorePath) -> str:
+        if self.root is not None:
+            return normalize_path(path, allow_root=True)
+        text = os.fspath(path)
+        stripped = text.rstrip("/" + os.sep)
+        return stripped or text[:1]
+
+    def _resolve(self, path: StorePath, *, folder: bool = False) -> Path:
+        """The OS path of a store path; with a root, validated so it stays below the root."""
+        if self.root is None:
+            if os.fspath(path):
+                return Path(path)
+            if folder:
+                return Path()
+            raise StoragePathError("an empty path names no file")
+        return self.root / normalize_path(path, allow_root=folder)
+
+    def _store_path(self, path: StorePath) -> str:
+        """The path as list_files and stat report it."""
+        return self._folder(path) if self.root is not None else os.fspath(path)
+
+    def read_bytes(self, path: StorePath) -> bytes:
+        """The content of the file at `path`."""
+        target = self._resolve(path)
+        with os_errors_translated("read", target):
+            return target.read_bytes()
+
+    def write_bytes(self, path: StorePath, data: bytes) -> None:
+        """Replace the file at `path` with `data` atomically, creating folders as needed."""
+        target = self._resolve(path)
+        with os_errors_translated("write", target):
+            write_atomically(target, lambda tmp: Path(tmp).write_bytes(data))
+        logger.debug("wrote %s (%d bytes)", target, len(data))
+
+    def exists(self, path: StorePath) -> bool:
+        """Whether a file (not a folder) exists at `path`."""
+        target = self._resolve(path)
+        with os_errors_translated("check", target):
+            return target.is_file()
+
+    def makedirs(self, path: StorePath, exist_ok: bool = True) -> None:
+        """Create the folder `path` and its parents."""
+        target = self._resolve(path, folder=True)
+        with os_errors_translated("create the folder", target):
+            target.mkdir(parents=True, exist_ok=exist_ok)
+
+    def copy(self, src: StorePath, dst: StorePath) -> None:
+        """Copy the file `src` to `dst` atomically."""
+        source, target = self._resolve(src), self._resolve(dst)
+        with os_errors_translated("copy", source):
+            write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
+
+    def remove(self, path: StorePath) -> None:
+        """Delete the file at `path`; a missing file is not an error."""
+        target = self._resolve(path)
+        with os_errors_translated("remove", target):
+            target.unlink(missing_ok=True)
+
+    def list_files(self, path: StorePath = "") -> list[FileInfo]:
+        """Every file below the folder `path`, recursively, sorted by path."""
+        top = self._resolve(path, folder=True)
+        base = self._folder(path)
+        found: list[FileInfo] = []
+        with os_errors_translated("list", top):
+            for folder, _dirs, names in os.walk(top):
+                for name in names:
+                    if name.endswith(TMP_SUFFIX):
+                        continue
+                    full = Path(folder, name)
+                    status = full.stat()
+                    rel = full.relative_to(top).as_posix()
+                    found.append(FileInfo(join_path(base, rel), status.st_size, None, status.st_mtime))
+        return sorted(found, key=lambda info: info.path)
+
+    def upload_file(self, local_path: LocalPath, path: StorePath) -> None:
+        """Copy a local file into the store at `path`, atomically."""
+        target = self._resolve(path)
+        with os_errors_translated("upload", local_path):
+            write_atomically(target, lambda tmp: shutil.copyfile(local_path, tmp))
+
+    def download_file(self, path: StorePath, local_path: LocalPath) -> None:
+        """Copy the file at `path` to `local_path`, atomically, creating its folder."""
+        source = self._resolve(path)
+        with os_errors_translated("download", source):
+            write_atomically(Path(local_path), lambda tmp: shutil.copyfile(source, tmp))
+
+    def stat(self, path: StorePath) -> FileInfo:
+        """Size and modification time of the file at `path` (no ETag on a local disk)."""
+        target = self._resolve(path)
+        with os_errors_translated("stat", target):
+            status = target.stat()
+        if not S_ISREG(status.st_mode):
+            raise StorageNotFoundError(f"cannot stat {target}: it is not a file")
+        return FileInfo(self._store_path(path), status.st_size, None, status.st_mtime)
+
+    def url(self, path: StorePath = "") -> str:
+        """The absolute local path of `path`."""
+        if self.root is None:
+            return str(Path(path or ".").absolute())
+        return str(self._resolve(path, folder=True))
+
+
+class AsyncLocalFileSystem(ThreadedAsyncFileSystem):
+    """LocalFileSystem for async code: each call runs in a worker thread (asyncio.to_thread)."""
+
+    def __init__(self, root: LocalPath | None = None) -> None:
+        local = LocalFileSystem(root)
+        super().__init__(local)
+        self.root = local.root
+
+    def __repr__(self) -> str:
+        return f"AsyncLocalFileSystem(root={None if self.root is None else str(self.root)!r})"
