@@ -43,14 +43,15 @@ class MotoServer:
     """A moto_server subprocess on a free local port, with its output in a log file."""
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
-        executable = Path(sys.executable).parent / "moto_server"
+        script = Path(sys.executable).parent / "moto_server"
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
         self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)  # noqa: SIM115
         server_env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
         server_env.update(env or {})
         self.process = subprocess.Popen(
-            [str(executable), "-H", "127.0.0.1", "-p", str(self.port)],
+            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=server_env,
@@ -142,6 +143,12 @@ def s3_server() -> Iterator[str]:
     """Endpoint URL of the S3 server the storage tests talk to."""
     external = os.environ.get(ENDPOINT_ENV)
     if external:
+        try:
+            urllib.request.urlopen(external, timeout=5).close()
+        except urllib.error.HTTPError:
+            pass  # it answered
+        except (urllib.error.URLError, OSError) as exc:
+            pytest.fail(f"{ENDPOINT_ENV}={external} does not answer: {exc}")
         yield external.rstrip("/")
         return
     server = MotoServer()

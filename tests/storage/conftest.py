@@ -1,4 +1,5 @@
-"""Stores every storage contract test runs against: the local disk, S3 on the test server, fsspec memory."""
+"""Storage test fixtures: one store of each backend (local, S3 on the test server, fsspec memory),
+a bucket of 1,100 keys, a refused port."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import socket
 import sys
@@ -21,7 +22,7 @@ from epcloud.errors import (
     StoragePathError,
     StoragePermissionError,
 )
-from epcloud.storage import S3FileSystem, open_fs
+from epcloud.storage import AsyncS3FileSystem, S3FileSystem, open_fs
 from fixtures_s3 import AuthServer
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
@@ -217,6 +218,13 @@ def test_fsspec_scheme_without_fsspec_names_the_extra(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sys.modules, "fsspec.core", None)
     with pytest.raises(ImportError, match=r"epcloud\[fsspec\]"):
         open_fs("memory://anything")
+
+
+@pytest.mark.parametrize(("store", "extra"), [(S3FileSystem, "s3"), (AsyncS3FileSystem, "async")])
+def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, store: type, extra: str) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match=rf"epcloud\[{extra}\]"):
+        store("bucket")
 
 
 def test_unknown_scheme_is_a_clear_error() -> None:

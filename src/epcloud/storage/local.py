@@ -18,10 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 class LocalFileSystem(FileSystemBase):
-    """Files on the local disk: paths relative to `root`, or any OS path when `root` is None.
+    """Files on the local disk: store paths below `root` (which they cannot leave), or OS paths.
 
-    With a root, store paths follow the same rules as object keys and cannot leave the root.
-    Writes go to a temporary file that is renamed into place, so readers never see half a file.
+    Writes go to a temporary file renamed into place, so readers never see half a file.
     """
 
     def __init__(self, root: LocalPath | None = None) -> None:

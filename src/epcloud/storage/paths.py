@@ -22,11 +22,10 @@ def as_posix(path: StorePath) -> str:
 
 
 def normalize_path(path: StorePath, *, allow_root: bool = False) -> str:
-    """Validate a store path and return it without a trailing `/`.
+    """The path, validated, without a trailing `/`; StoragePathError for anything that could leave the store.
 
-    Rejects (with StoragePathError, before any request) absolute paths, drive letters, backslashes,
-    `.`/`..` and empty segments, and control characters. The store's root (`""`) is accepted only
-    where `allow_root` says a folder is meant (listings, globs, makedirs).
+    Refused: absolute paths, drive letters, backslashes, `.`/`..`/empty segments, control characters;
+    the root (`""`) passes only where `allow_root` says a folder is meant (listings, makedirs).
     """
     text = as_posix(path)
     if not isinstance(text, str):

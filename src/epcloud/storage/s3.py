@@ -33,14 +33,9 @@ def _client_from_shared_session(**kwargs: Any) -> Any:
 
 
 class S3FileSystem(S3Base, FileSystemBase):
-    """Files in an S3 bucket below `prefix`; needs boto3 (`pip install 'epcloud[s3]'`).
+    """Files in an S3 bucket below `prefix`, on boto3 (`pip install 'epcloud[s3]'`); arguments: S3Base.
 
-    `S3FileSystem(bucket, prefix="", *, sse=None, sse_kms_key_id=None, storage_class=None,
-    tags=None, max_concurrency=10, multipart_threshold=8 MiB, multipart_chunksize=8 MiB,
-    endpoint_url=..., region_name=..., aws_access_key_id=..., aws_secret_access_key=...,
-    aws_session_token=..., config=botocore Config)`. Credentials default to the standard AWS
-    chain. SSE, storage class and tags apply to every write, multipart upload and copy. Picklable
-    (the client is rebuilt lazily in the receiving process) and safe to share between threads.
+    Thread-safe and picklable: the client is rebuilt lazily in the process that receives it.
     """
 
     _sdk = ("boto3", "s3")
@@ -134,6 +129,25 @@ class S3FileSystem(S3Base, FileSystemBase):
                 Config=self._transfer_config(),
             )
         logger.debug("copied %s to %s", self._where(source), self._where(target))
+
+    def shares_service_with(self, other: object) -> bool:
+        """Whether `other` is an S3FileSystem on the same endpoint, so `copy_from` it is server-side."""
+        return isinstance(other, S3FileSystem) and other.endpoint_url == self.endpoint_url
+
+    def copy_from(self, source: S3FileSystem, src: StorePath, dst: StorePath) -> None:
+        """Server-side copy of `src` in `source` (same endpoint, any bucket or prefix) to `dst` here."""
+        if not self.shares_service_with(source):
+            raise ValueError(f"{source!r} is not on the same S3 endpoint as {self!r}")
+        source_key, target = source._key(src), self._key(dst)
+        with self._translated("copy", target):
+            self.client.copy(
+                {"Bucket": source.bucket, "Key": source_key},
+                self.bucket,
+                target,
+                ExtraArgs=self._copy_args(),
+                Config=self._transfer_config(),
+            )
+        logger.debug("copied %s to %s", source._where(source_key), self._where(target))
 
     def remove(self, path: StorePath) -> None:
         """Delete the object at `path`; a missing object is not an error."""

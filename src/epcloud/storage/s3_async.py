@@ -27,10 +27,9 @@ def _read_part(path: str, offset: int, size: int) -> bytes:
 
 
 class AsyncS3FileSystem(S3Base, AsyncFileSystemBase):
-    """S3FileSystem's async twin (same arguments); needs aiobotocore (`pip install 'epcloud[async]'`).
+    """S3FileSystem's async twin on aiobotocore (`pip install 'epcloud[async]'`), same arguments.
 
-    Use it as an async context manager, which opens and closes the client:
-    `async with AsyncS3FileSystem("bucket", "prefix") as fs: await fs.read_bytes("a.txt")`.
+    Open it as `async with AsyncS3FileSystem("bucket", "prefix") as fs:`, which closes the client.
     """
 
     _sdk = ("aiobotocore", "async")

@@ -21,7 +21,7 @@ from epcloud.errors import (
 )
 from epcloud.storage.base import FileInfo
 from epcloud.storage.paths import StorePath, join_path, normalize_path, normalize_prefix, relative_path
-from epcloud.storage.redact import redact_in_sdk_logs
+from epcloud.storage.redact import MASK, redact_in_sdk_logs
 
 MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB
@@ -244,8 +244,6 @@ class S3Base(ABC):
         """Turn botocore/boto3 errors raised inside the block into epcloud storage errors."""
         try:
             yield
-        except StorageError:
-            raise
         except _sdk_errors() as exc:
             raise self._error(exc, action, key) from exc
 
@@ -260,7 +258,7 @@ class S3Base(ABC):
         for name in _SECRET_KWARGS:
             secret = self._client_kwargs.get(name)
             if isinstance(secret, str) and secret:
-                text = text.replace(secret, "***")
+                text = text.replace(secret, MASK)
         return text
 
     def _error(self, exc: BaseException, action: str, key: str) -> StorageError:
@@ -303,5 +301,5 @@ class S3Base(ABC):
             )
         if isinstance(cause, (ConnectionError, HTTPClientError)):
             endpoint = self.endpoint_url or "the AWS S3 endpoint"
-            return StorageConnectionError(f"cannot {action} {where}: {endpoint} is unreachable ({detail})")
+            return StorageConnectionError(f"cannot {action} {where}: no answer from {endpoint} ({detail})")
         return StorageError(f"cannot {action} {where}: {detail}")

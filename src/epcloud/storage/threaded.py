@@ -12,7 +12,7 @@ from epcloud.storage.paths import StorePath
 class ThreadedAsyncFileSystem:
     """Wraps a FileSystem so each call runs in `asyncio.to_thread`, keeping the event loop free.
 
-    It is its own async context manager (a no-op), so code can `async with` any async store.
+    Also a (no-op) async context manager, so code can `async with` any async store.
     """
 
     def __init__(self, fs: FileSystem) -> None:
