@@ -1,32 +1,42 @@
-"""`simulate` and `async_simulate`: prepare → run the engine → record the status → (upload) → result.
+"""`simulate` and `async_simulate`: prepare → (cache) → run the engine → record the status → (upload).
 
-Both share the preparation and the finishing; only launching the process differs.
+Both share the preparation, the cache look-up and the finishing; only launching the process and moving
+bytes differ. Batches call the same cores, `run_simulation` and `async_run_simulation`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from epcloud._version import __version__
+from epcloud.errors import StorageNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.result import SimulationResult, output_name
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
-from epcloud.run.process import ProcessOutcome, async_run_process, run_process
+from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
 from epcloud.run.status import STATUS_FILENAME, RunStatus
 from epcloud.run.upload import UploadPolicy, async_upload_outputs, upload_outputs
+from epcloud.run.weather_source import async_fetch_weather, fetch_weather
 
 if TYPE_CHECKING:
+    from epcloud.cache import CacheEntry, SimulationCache
+    from epcloud.progress import ProgressCallback
+    from epcloud.results.runfiles import RunFiles
     from epcloud.storage import AsyncFileSystem, FileSystem
 
-__all__ = ["async_simulate", "simulate"]
+__all__ = ["async_run_simulation", "async_simulate", "run_simulation", "simulate"]
+
+LineHandler = Callable[[str], None]
+AfterRun = Callable[[Path, SimulationResult], None]
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +193,7 @@ def _stored_result(local: SimulationResult, fs: Any, dest: str) -> SimulationRes
         status=local.status,
         timed_out=local.timed_out,
         files=files,
+        cached=local.cached,
     )
     result.__dict__["errors"] = local.errors
     return result
@@ -192,6 +203,256 @@ def _is_async(fs: object) -> bool:
     import inspect
 
     return inspect.iscoroutinefunction(getattr(fs, "upload_file", None))
+
+
+def _with_env(plan: RunPlan, env: Mapping[str, str] | None) -> RunPlan:
+    return dataclasses.replace(plan, env={**plan.env, **env}) if env else plan
+
+
+def _process_env(plan: RunPlan) -> dict[str, str] | None:
+    """The engine's environment: ours, with the plan's additions (e.g. thread limits in a batch)."""
+    return {**os.environ, **plan.env} if plan.env else None
+
+
+def _line_handler(on_progress: ProgressCallback | None) -> LineHandler | None:
+    if on_progress is None:
+        return None
+    from epcloud.progress import SafeCallback
+
+    return SafeCallback(on_progress).line_handler()
+
+
+def _cache_after_run(cache: SimulationCache, key: str) -> AfterRun:
+    """Store a successful run in the cache; a cache that fails is logged, never costs the result."""
+
+    def store(run_dir: Path, result: SimulationResult) -> None:
+        if not result.success:
+            return
+        try:
+            cache.put(key, run_dir)
+        except Exception:
+            log.warning("could not store the run in %r", cache, exc_info=True)
+
+    return store
+
+
+def _cached_result(
+    run_dir: Path, status: RunStatus, *, temporary: bool = False, files: RunFiles | None = None
+) -> SimulationResult:
+    """The result of a run whose outputs came from the cache, described by its recorded status."""
+    return SimulationResult(
+        run_dir,
+        success=status.success,
+        exit_code=status.exit_code,
+        runtime_seconds=status.runtime_seconds,
+        output_prefix=status.output_prefix,
+        status=status,
+        timed_out=status.timed_out,
+        temporary=temporary,
+        files=files,
+        cached=True,
+    )
+
+
+def _cached_names(entry: CacheEntry, policy: UploadPolicy, prefix: str) -> list[str]:
+    names = policy.select(entry.files, prefix)
+    if STATUS_FILENAME in entry.files and STATUS_FILENAME not in names:
+        names.append(STATUS_FILENAME)
+    return names
+
+
+def _fetch_cached(
+    cache: SimulationCache, entry: CacheEntry, output_dir: str | os.PathLike[str] | None, prefix: str
+) -> SimulationResult:
+    run_dir, temporary = _make_run_dir(output_dir, prefix)
+    with _removed_on_error(run_dir, temporary):
+        cache.fetch(entry, run_dir)
+        log.info("cache hit %s: outputs in %s", entry.key[:12], run_dir)
+        status = RunStatus.from_json((run_dir / STATUS_FILENAME).read_text("utf-8"))
+        return _cached_result(run_dir, status, temporary=temporary)
+
+
+def _land_cached(
+    cache: SimulationCache,
+    entry: CacheEntry,
+    output_dir: str | os.PathLike[str] | None,
+    fs: FileSystem | None,
+    dest: str | None,
+    policy: UploadPolicy,
+    prefix: str,
+) -> SimulationResult:
+    """Put a cached run where the caller wants its outputs: a local folder, or ``dest`` in ``fs``."""
+    if fs is None or dest is None:
+        return _fetch_cached(cache, entry, output_dir, prefix)
+    names = _cached_names(entry, policy, prefix)
+    if cache.copy_to_store(entry, fs, dest, names):
+        from epcloud.results.runfiles import RemoteRunFiles
+
+        status = RunStatus.from_json(cache.fs.read_text(f"{entry.folder}/{STATUS_FILENAME}"))
+        log.info("cache hit %s: copied in the store to %s", entry.key[:12], fs.url(dest))
+        return _cached_result(Path(dest), status, files=RemoteRunFiles(fs, dest))
+    local = _fetch_cached(cache, entry, None, prefix)
+    with _removed_on_error(local.run_dir, True):
+        upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)
+    return _stored_result(local, fs, dest)
+
+
+def _run(
+    plan: RunPlan,
+    output_dir: str | os.PathLike[str] | None,
+    fs: FileSystem | None,
+    dest: str | None,
+    policy: UploadPolicy,
+    on_line: LineHandler | None,
+    running: RunningProcesses | None,
+    after_run: AfterRun | None,
+) -> SimulationResult:
+    run_dir, temporary, started_at = _start(plan, None if fs is not None else output_dir)
+    with _removed_on_error(run_dir, temporary):
+        outcome = run_process(
+            plan.command(run_dir),
+            cwd=run_dir,
+            timeout=plan.options.timeout,
+            env=_process_env(plan),
+            on_line=on_line,
+            running=running,
+        )
+        result = _finish_then(plan, run_dir, temporary, started_at, outcome, after_run)
+        if fs is None or dest is None:
+            return result
+        upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
+    return _stored_result(result, fs, dest)
+
+
+def run_simulation(
+    model: ModelInput,
+    weather: str | os.PathLike[str] | None,
+    options: RunOptions,
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    fs: FileSystem | None = None,
+    energyplus: EngineInput = None,
+    cache: SimulationCache | None = None,
+    upload: UploadPolicy | str | Sequence[str] | None = None,
+    on_line: LineHandler | None = None,
+    env: Mapping[str, str] | None = None,
+    running: RunningProcesses | None = None,
+) -> SimulationResult:
+    """The core of `simulate` and of batch jobs: ``env`` adds engine environment variables and
+    ``running`` registers the engine process so a batch can kill it."""
+    dest = _store_destination(fs, output_dir)
+    policy = UploadPolicy.coerce(upload)
+    weather = fetch_weather(weather, fs)
+    plan = _with_env(prepare_run(model, weather, energyplus=energyplus, options=options), env)
+    if cache is None:
+        return _run(plan, output_dir, fs, dest, policy, on_line, running, None)
+    key = cache.key(plan)
+    with cache.key_lock(key):
+        entry = cache.get(key)
+        if entry is not None:
+            try:
+                return _land_cached(cache, entry, output_dir, fs, dest, policy, options.output_prefix)
+            except StorageNotFoundError:
+                log.warning("cache entry %s lost files while being read; running the simulation", key[:12])
+        return _run(plan, output_dir, fs, dest, policy, on_line, running, _cache_after_run(cache, key))
+
+
+def _finish_then(
+    plan: RunPlan,
+    run_dir: Path,
+    temporary: bool,
+    started_at: str,
+    outcome: ProcessOutcome,
+    after_run: AfterRun | None,
+) -> SimulationResult:
+    result = _finish(plan, run_dir, temporary, started_at, outcome)
+    if after_run is not None:
+        after_run(run_dir, result)
+    return result
+
+
+async def _async_run(
+    plan: RunPlan,
+    output_dir: str | os.PathLike[str] | None,
+    fs: AsyncFileSystem | None,
+    dest: str | None,
+    policy: UploadPolicy,
+    on_line: LineHandler | None,
+    after_run: AfterRun | None,
+) -> SimulationResult:
+    import asyncio
+
+    run_dir, temporary, started_at = _start(plan, None if fs is not None else output_dir)
+    with _removed_on_error(run_dir, temporary):
+        outcome = await async_run_process(
+            plan.command(run_dir),
+            cwd=run_dir,
+            timeout=plan.options.timeout,
+            env=_process_env(plan),
+            on_line=on_line,
+        )
+        result = await asyncio.to_thread(
+            _finish_then, plan, run_dir, temporary, started_at, outcome, after_run
+        )
+        if fs is None or dest is None:
+            return result
+        await async_upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
+    return _stored_result(result, fs, dest)
+
+
+async def _async_land_cached(
+    cache: SimulationCache,
+    entry: CacheEntry,
+    output_dir: str | os.PathLike[str] | None,
+    fs: AsyncFileSystem | None,
+    dest: str | None,
+    policy: UploadPolicy,
+    prefix: str,
+) -> SimulationResult:
+    import asyncio
+
+    if fs is None or dest is None:
+        return await asyncio.to_thread(_fetch_cached, cache, entry, output_dir, prefix)
+    local = await asyncio.to_thread(_fetch_cached, cache, entry, None, prefix)
+    with _removed_on_error(local.run_dir, True):
+        await async_upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)
+    return _stored_result(local, fs, dest)
+
+
+async def async_run_simulation(
+    model: ModelInput,
+    weather: str | os.PathLike[str] | None,
+    options: RunOptions,
+    *,
+    output_dir: str | os.PathLike[str] | None = None,
+    fs: AsyncFileSystem | None = None,
+    energyplus: EngineInput = None,
+    cache: SimulationCache | None = None,
+    upload: UploadPolicy | str | Sequence[str] | None = None,
+    on_line: LineHandler | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SimulationResult:
+    """The coroutine twin of `run_simulation`; cancelling it kills EnergyPlus."""
+    import asyncio
+
+    dest = _store_destination(fs, output_dir)
+    policy = UploadPolicy.coerce(upload)
+    weather = await async_fetch_weather(weather, fs)
+    plan = await asyncio.to_thread(prepare_run, model, weather, energyplus=energyplus, options=options)
+    plan = _with_env(plan, env)
+    if cache is None:
+        return await _async_run(plan, output_dir, fs, dest, policy, on_line, None)
+    key = await asyncio.to_thread(cache.key, plan)
+    async with cache.async_key_lock(key):
+        entry = await asyncio.to_thread(cache.get, key)
+        if entry is not None:
+            try:
+                return await _async_land_cached(
+                    cache, entry, output_dir, fs, dest, policy, options.output_prefix
+                )
+            except StorageNotFoundError:
+                log.warning("cache entry %s lost files while being read; running the simulation", key[:12])
+        return await _async_run(plan, output_dir, fs, dest, policy, on_line, _cache_after_run(cache, key))
 
 
 def simulate(
@@ -208,27 +469,29 @@ def simulate(
     readvars: bool = False,
     timeout: float = 3600.0,
     extra_args: Sequence[str] | None = None,
+    cache: SimulationCache | None = None,
+    on_progress: ProgressCallback | None = None,
     upload: UploadPolicy | str | Sequence[str] | None = None,
 ) -> SimulationResult:
     """Run one EnergyPlus simulation of a copy of ``model`` with ``weather``.
 
     With ``fs``, the run happens in a temporary local folder and its outputs (chosen by ``upload``)
-    go to ``output_dir`` in the store. A run that fails inside EnergyPlus returns ``success=False``
-    with its error report; problems found before starting (no engine, no weather file, a bad model,
-    a store path leaving the prefix) raise.
+    go to ``output_dir`` in the store. With ``cache``, a run already made with the same inputs is
+    not repeated: its outputs are copied to ``output_dir``. ``on_progress`` receives `ProgressEvent`s.
+    A run that fails inside EnergyPlus returns ``success=False`` with its error report; problems found
+    before starting (no engine, no weather file, a bad model, a store path leaving the prefix) raise.
     """
-    options = _options(expand_objects, annual, design_day, output_prefix, readvars, timeout, extra_args)
-    dest = _store_destination(fs, output_dir)
-    policy = UploadPolicy.coerce(upload)
-    plan = prepare_run(model, weather, energyplus=energyplus, options=options)
-    run_dir, temporary, started_at = _start(plan, None if fs is not None else output_dir)
-    with _removed_on_error(run_dir, temporary):
-        outcome = run_process(plan.command(run_dir), cwd=run_dir, timeout=options.timeout)
-        result = _finish(plan, run_dir, temporary, started_at, outcome)
-        if fs is None or dest is None:
-            return result
-        upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=options.output_prefix)
-    return _stored_result(result, fs, dest)
+    return run_simulation(
+        model,
+        weather,
+        _options(expand_objects, annual, design_day, output_prefix, readvars, timeout, extra_args),
+        output_dir=output_dir,
+        fs=fs,
+        energyplus=energyplus,
+        cache=cache,
+        upload=upload,
+        on_line=_line_handler(on_progress),
+    )
 
 
 async def async_simulate(
@@ -245,20 +508,19 @@ async def async_simulate(
     readvars: bool = False,
     timeout: float = 3600.0,
     extra_args: Sequence[str] | None = None,
+    cache: SimulationCache | None = None,
+    on_progress: ProgressCallback | None = None,
     upload: UploadPolicy | str | Sequence[str] | None = None,
 ) -> SimulationResult:
     """The coroutine twin of `simulate` (``fs`` is an AsyncFileSystem); cancelling it kills EnergyPlus."""
-    import asyncio
-
-    options = _options(expand_objects, annual, design_day, output_prefix, readvars, timeout, extra_args)
-    dest = _store_destination(fs, output_dir)
-    policy = UploadPolicy.coerce(upload)
-    plan = await asyncio.to_thread(prepare_run, model, weather, energyplus=energyplus, options=options)
-    run_dir, temporary, started_at = _start(plan, None if fs is not None else output_dir)
-    with _removed_on_error(run_dir, temporary):
-        outcome = await async_run_process(plan.command(run_dir), cwd=run_dir, timeout=options.timeout)
-        result = await asyncio.to_thread(_finish, plan, run_dir, temporary, started_at, outcome)
-        if fs is None or dest is None:
-            return result
-        await async_upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=options.output_prefix)
-    return _stored_result(result, fs, dest)
+    return await async_run_simulation(
+        model,
+        weather,
+        _options(expand_objects, annual, design_day, output_prefix, readvars, timeout, extra_args),
+        output_dir=output_dir,
+        fs=fs,
+        energyplus=energyplus,
+        cache=cache,
+        upload=upload,
+        on_line=_line_handler(on_progress),
+    )

@@ -13,6 +13,17 @@ from epcloud.results.timeseries import TimeSeriesResult
 from epcloud.simulate import async_simulate, simulate
 
 if TYPE_CHECKING:
+    from epcloud.batch import (
+        BatchEvent,
+        BatchResult,
+        JobFailure,
+        SimulationJob,
+        async_simulate_batch,
+        async_simulate_batch_stream,
+        simulate_batch,
+    )
+    from epcloud.cache import SimulationCache
+    from epcloud.progress import ProgressEvent
     from epcloud.storage import (
         AsyncFileSystem,
         AsyncLocalFileSystem,
@@ -23,8 +34,17 @@ if TYPE_CHECKING:
         open_fs,
     )
 
-# Storage backends load on first use, so importing this module needs neither boto3 nor fsspec.
+# Storage backends and batches load on first use, so importing this module needs neither boto3 nor fsspec.
 _LAZY = {
+    "BatchEvent": "epcloud.batch",
+    "BatchResult": "epcloud.batch",
+    "JobFailure": "epcloud.batch",
+    "SimulationJob": "epcloud.batch",
+    "async_simulate_batch": "epcloud.batch",
+    "async_simulate_batch_stream": "epcloud.batch",
+    "simulate_batch": "epcloud.batch",
+    "SimulationCache": "epcloud.cache",
+    "ProgressEvent": "epcloud.progress",
     "FileSystem": "epcloud.storage",
     "AsyncFileSystem": "epcloud.storage",
     "LocalFileSystem": "epcloud.storage",
@@ -38,18 +58,27 @@ __all__ = [
     "AsyncFileSystem",
     "AsyncLocalFileSystem",
     "AsyncS3FileSystem",
+    "BatchEvent",
+    "BatchResult",
     "EnergyPlusConfig",
     "ErrorReport",
     "FileSystem",
+    "JobFailure",
     "LocalFileSystem",
+    "ProgressEvent",
     "S3FileSystem",
     "SQLResult",
+    "SimulationCache",
+    "SimulationJob",
     "SimulationResult",
     "TimeSeriesResult",
     "async_simulate",
+    "async_simulate_batch",
+    "async_simulate_batch_stream",
     "find_energyplus",
     "open_fs",
     "simulate",
+    "simulate_batch",
 ]
 
 

@@ -128,6 +128,10 @@ def test_missing_credentials_are_a_permission_error(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # The process's shared boto3 session may have resolved credentials in an earlier test.
+    import epcloud.storage.s3 as s3_module
+
+    monkeypatch.setattr(s3_module, "_session", None)
     fs = S3FileSystem(s3_bucket, endpoint_url=s3_server, region_name="us-east-1")
     with pytest.raises(StoragePermissionError, match="credentials"):
         fs.read_bytes("a.txt")

@@ -57,6 +57,7 @@ class SimulationResult:
         timed_out: bool = False,
         temporary: bool = False,
         files: RunFiles | None = None,
+        cached: bool = False,
     ) -> None:
         self.run_dir = Path(run_dir)
         self.success = success
@@ -67,6 +68,7 @@ class SimulationResult:
         self.output_prefix = output_prefix
         self.status = status
         self.timed_out = timed_out
+        self.cached = cached  # the outputs came from a SimulationCache; EnergyPlus did not run
         self._files: RunFiles = files if files is not None else LocalRunFiles(self.run_dir)
         self._sql: SQLResult | None = None
         # A temporary run folder goes away with the result (explicitly, or when it is collected).

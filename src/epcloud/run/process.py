@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessOutcome", "async_run_process", "kill_process_tree", "run_process"]
+__all__ = ["ProcessOutcome", "RunningProcesses", "async_run_process", "kill_process_tree", "run_process"]
 
 LineCallback = Callable[[str], None]
 _POSIX = sys.platform != "win32"
@@ -29,6 +29,36 @@ class ProcessOutcome:
     stderr: str
     runtime_seconds: float
     timed_out: bool = False
+
+
+class RunningProcesses:
+    """The engine processes a batch has running, so one cancel (Ctrl-C) can kill them all.
+
+    After `kill_all`, a process added later is killed at once: no job can start behind the cancel.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pids: set[int] = set()
+        self.cancelled = False
+
+    def add(self, pid: int) -> None:
+        with self._lock:
+            self._pids.add(pid)
+            cancelled = self.cancelled
+        if cancelled:
+            kill_process_tree(pid)
+
+    def discard(self, pid: int) -> None:
+        with self._lock:
+            self._pids.discard(pid)
+
+    def kill_all(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            pids = list(self._pids)
+        for pid in pids:
+            kill_process_tree(pid)
 
 
 def _popen_kwargs() -> dict[str, object]:
@@ -60,8 +90,12 @@ def run_process(
     timeout: float,
     env: Mapping[str, str] | None = None,
     on_line: LineCallback | None = None,
+    running: RunningProcesses | None = None,
 ) -> ProcessOutcome:
-    """Run ``cmd`` to completion or until ``timeout``; any exit path (even Ctrl-C) kills the group."""
+    """Run ``cmd`` to completion or until ``timeout``; any exit path (even Ctrl-C) kills the group.
+
+    ``running`` registers the process while it runs, so a batch can kill it from another thread.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(cmd),
@@ -74,6 +108,8 @@ def run_process(
         errors="replace",
         **_popen_kwargs(),  # type: ignore[arg-type]
     )
+    if running is not None:
+        running.add(proc.pid)
     out: list[str] = []
     err: list[str] = []
     readers = [
@@ -94,6 +130,8 @@ def run_process(
         proc.wait()
         raise
     finally:
+        if running is not None:
+            running.discard(proc.pid)
         for reader in readers:
             reader.join(timeout=5)
     return ProcessOutcome(
