@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psutil
-
 from epcloud.batch import SimulationJob
 from epcloud.examples import Shoebox
 
@@ -27,15 +25,3 @@ def sweep_jobs(output_root: str | Path | None, count: int = 12) -> list[Simulati
         output_dir = None if output_root is None else f"{output_root}/{label}"
         jobs.append(SimulationJob(model, None, label=label, output_dir=output_dir, design_day=True))
     return jobs
-
-
-def engine_processes(marker: str | Path) -> list[psutil.Process]:
-    """Live processes whose command line mentions ``marker`` (a run folder)."""
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if str(marker) in " ".join(proc.info["cmdline"] or []):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found

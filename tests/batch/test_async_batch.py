@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_helpers import BROKEN_INDEX, engine_processes, sweep_jobs
+from batch_helpers import BROKEN_INDEX, sweep_jobs
 
 from epcloud.batch import BatchEvent, SimulationJob, async_simulate_batch, async_simulate_batch_stream
 from epcloud.cache import SimulationCache
 from epcloud.examples import Shoebox
 from epcloud.progress import ProgressEvent
+from procs import engine_processes
 
 
 async def test_async_batch_in_job_order(tmp_path: Path) -> None:

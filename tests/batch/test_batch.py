@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from batch_helpers import BROKEN_INDEX, engine_processes, sweep_jobs
+from batch_helpers import BROKEN_INDEX, sweep_jobs
 
 from epcloud.batch import BatchResult, JobFailure, SimulationJob, simulate_batch
 from epcloud.batch.runner import usable_cpus
@@ -21,6 +21,7 @@ from epcloud.progress import ProgressEvent
 from epcloud.results.result import SimulationResult
 from epcloud.run.prepare import prepare_run
 from epcloud.storage import S3FileSystem
+from procs import engine_processes
 
 
 def _check_sweep(batch: BatchResult) -> None:

@@ -5,25 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import psutil
 import pytest
 
 from epcloud.examples import Shoebox
 from epcloud.model import load_idf
 from epcloud.simulate import async_simulate, simulate
+from procs import engine_processes
 
 TEMP = "Zone Mean Air Temperature"
-
-
-def _engine_processes(marker: Path) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            if str(marker) in " ".join(proc.info["cmdline"] or []):
-                found.append(proc)
-        except psutil.Error:
-            continue
-    return found
 
 
 async def test_async_matches_sync(tmp_path: Path) -> None:
@@ -50,17 +39,17 @@ async def test_cancel_kills_energyplus(tmp_path: Path, chicago_epw: Path) -> Non
     task = asyncio.create_task(async_simulate(doc, chicago_epw, output_dir=tmp_path, annual=True))
     for _ in range(100):  # wait until the engine is really running
         await asyncio.sleep(0.05)
-        if _engine_processes(tmp_path):
+        if engine_processes(tmp_path):
             break
-    assert _engine_processes(tmp_path), "EnergyPlus never started"
+    assert engine_processes(tmp_path), "EnergyPlus never started"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert _engine_processes(tmp_path) == []
+    assert engine_processes(tmp_path) == []
 
 
 async def test_async_timeout(tmp_path: Path, chicago_epw: Path) -> None:
     doc = load_idf(Shoebox(timesteps_per_hour=60).to_idf())
     result = await async_simulate(doc, chicago_epw, output_dir=tmp_path, annual=True, timeout=0.5)
     assert result.timed_out and not result.success
-    assert _engine_processes(tmp_path) == []
+    assert engine_processes(tmp_path) == []

@@ -7,7 +7,6 @@ import json
 import sqlite3
 from pathlib import Path
 
-import psutil
 import pytest
 
 from epcloud.errors import (
@@ -22,6 +21,7 @@ from epcloud.model import load_idf
 from epcloud.results.result import SimulationResult
 from epcloud.run.status import STATUS_FILENAME
 from epcloud.simulate import simulate
+from procs import engine_processes
 
 HEATING = "Zone Ideal Loads Zone Total Heating Energy"
 
@@ -168,12 +168,7 @@ def test_timeout_kills_the_whole_process_tree(tmp_path: Path, chicago_epw: Path)
     assert result.timed_out and not result.success
     assert result.exit_code is None
     assert result.status is not None and "timeout" in (result.status.fatal_message or "")
-    leftovers = [
-        p
-        for p in psutil.process_iter(["name", "cmdline"])
-        if str(tmp_path) in " ".join(p.info["cmdline"] or [])
-    ]
-    assert leftovers == []
+    assert engine_processes(tmp_path) == []
 
 
 def test_temporary_run_dir_removed_on_close() -> None:
