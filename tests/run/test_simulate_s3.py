@@ -42,13 +42,21 @@ def _keys(client: Any, bucket: str, prefix: str) -> list[str]:
 
 
 def test_simulate_to_s3_and_reopen_elsewhere(
-    s3_fs: S3FileSystem, s3_client: Any, s3_bucket: str, s3_options: dict, local_reference: SimulationResult
+    s3_fs: S3FileSystem,
+    s3_client: Any,
+    s3_bucket: str,
+    s3_options: dict,
+    local_reference: SimulationResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    temp_runs_before = set(Path(tempfile.gettempdir()).glob("epcloud-run-*"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with count_requests(s3_fs) as counts:
         result = simulate(load_idf(Shoebox().to_idf()), None, output_dir="run-001", fs=s3_fs, design_day=True)
     # The local temporary run folder is gone; the store is the only copy.
-    assert set(Path(tempfile.gettempdir()).glob("epcloud-run-*")) == temp_runs_before
+    assert list(scratch.iterdir()) == []
     assert result.success
     keys = _keys(s3_client, s3_bucket, "test/run-001/")
     names = [k.rsplit("/", 1)[-1] for k in keys]

@@ -118,22 +118,30 @@ def run_process(
     ]
     for reader in readers:
         reader.start()
-    timed_out = False
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
+    # A timer enforces the timeout, so the wait below blocks in waitpid and returns the moment the
+    # engine exits (Popen.wait(timeout=...) polls with sleeps of up to 50 ms instead).
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
         kill_process_tree(proc.pid)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    try:
         proc.wait()
     except BaseException:
         kill_process_tree(proc.pid)
         proc.wait()
         raise
     finally:
+        timer.cancel()
         if running is not None:
             running.discard(proc.pid)
         for reader in readers:
             reader.join(timeout=5)
+    timed_out = expired.is_set()
     return ProcessOutcome(
         exit_code=None if timed_out else proc.returncode,
         stdout="".join(out),
