@@ -1,0 +1,112 @@
+"""Run every benchmark in one go and write benchmarks/RESULTS.md with the machine and the date.
+
+    .venv/bin/python benchmarks/run_all.py [--quick]
+
+Each benchmark is its own script (see the list below); this only runs them in turn, keeps what they print
+and puts it, with the targets, into RESULTS.md. Run it on an otherwise idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# (script, arguments, arguments with --quick, what it measures and its target)
+BENCHMARKS = [
+    (
+        "bench_load_idf.py",
+        [],
+        ["-n", "20"],
+        "`load_idf` and `to_idf` of RefBldgMediumOfficeNew2004_Chicago.idf, schema warm. Target ≤ 7 ms each "
+        "(idfkit 1.1.1: 14 ms / 15 ms).",
+    ),
+    (
+        "bench_simulate.py",
+        ["--repeat", "7"],
+        ["--repeat", "3"],
+        "`simulate()` vs the raw `energyplus` command: 1ZoneUncontrolled annual, 5ZoneAirCooled design-day. "
+        "Targets ≤ 1.01× and ≤ 1.02× raw (idfkit 1.1.1: ×1.01, ×1.06). `raw_with_sql` runs the model as "
+        "epcloud prepares it (Output:SQLite added), so the SQL file EnergyPlus writes is not counted as "
+        "epcloud overhead.",
+    ),
+    (
+        "bench_s3.py",
+        ["--repeat", "7"],
+        ["--repeat", "3"],
+        "`simulate(fs=S3FileSystem)` to a local moto server vs raw `energyplus`, with HTTP requests counted. "
+        "Target ≤ 1.05× (idfkit 1.1.1: ×1.25 with 21 sequential PUTs).",
+    ),
+    (
+        "bench_batch.py",
+        ["--repeat", "3"],
+        ["--repeat", "1"],
+        "16 design-day jobs on all cores: wall time / (Σ single raw runs / cores). Target ≤ 1.02 "
+        "(idfkit 1.1.1: ×1.04).",
+    ),
+    ("bench_weather_index.py", [], [], "Bundled weather-station index: load, search, nearest."),
+]
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; load average {load:.2f} at start"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, not for figures)")
+    args = parser.parse_args()
+    from epcloud.engine import find_energyplus
+
+    engine = find_energyplus()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `benchmarks/run_all.py` on {dt.date.today().isoformat()}.",
+        f"Machine: {machine()}. Engine: EnergyPlus {engine.version_string} ({engine.build}).",
+        "Each benchmark interleaves its variants (raw, epcloud, idfkit 1.1.1 in its own venv) so drift in",
+        "machine load hits them alike; figures are medians.",
+        "",
+    ]
+    for script, normal, quick, what in BENCHMARKS:
+        start = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, str(HERE / script), *(quick if args.quick else normal)],
+            capture_output=True,
+            text=True,
+            cwd=HERE,
+        )
+        took = time.perf_counter() - start
+        output = run.stdout.strip() or "(no output)"
+        if run.returncode != 0:
+            output += f"\n(exit {run.returncode})\n" + "\n".join(run.stderr.strip().splitlines()[-10:])
+        lines += [f"## {script}", "", what, "", "```", output, "```", f"({took:.0f} s)", ""]
+        print(f"{script}: {took:.0f} s, exit {run.returncode}", flush=True)
+    (HERE / "RESULTS.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
