@@ -24,6 +24,7 @@ from epcloud.errors import (
     WeatherFileNotFoundError,
 )
 from epcloud.model import IDFDocument, IDFObject, load_epjson, load_idf, new_document
+from epcloud.study import Study
 
 __all__ = [
     "AmbiguousObjectError",
@@ -44,6 +45,7 @@ __all__ = [
     "StorageError",
     "StoragePathError",
     "StoragePermissionError",
+    "Study",
     "UnknownFieldError",
     "UnknownObjectTypeError",
     "VersionMismatchError",

@@ -225,3 +225,34 @@ class DDYFormatError(WeatherFormatError):
 
 class DesignDayNotFoundError(WeatherError, LookupError):
     """No design day in a DDY matches the asked criterion (e.g. heating 99.6%)."""
+
+
+# ---------------------------------------------------------------- studies
+
+
+class StudyError(EpcloudError):
+    """A study in a store cannot be created, read or run as asked."""
+
+
+class StudyExistsError(StudyError, FileExistsError):
+    """A study already exists where a new one was to be created."""
+
+
+class StudyNotFoundError(StudyError, FileNotFoundError):
+    """No study (no study.json) at the given store location."""
+
+
+class StudyFormatError(StudyError):
+    """A study file written by a newer epcloud, or not shaped as a study file."""
+
+
+class StudyInputError(StudyError):
+    """A study's model or weather object is missing from the store, or its content does not match."""
+
+
+class ShardIndexError(StudyError, IndexError):
+    """A worker's shard index (or array size) outside the study's shards."""
+
+
+class WorkerInterrupted(StudyError):
+    """A worker was asked to stop (SIGTERM); its unfinished jobs are left pending."""

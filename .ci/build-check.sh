@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Shipping check: build the wheel and sdist with `python -m build`, install the wheel into a fresh venv,
+# and use it there as a user would: the design-day demo, the public imports, the bundled station index.
+# Leaves the wheel and sdist in dist/ (for deploy/Dockerfile users and releases).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# `build` comes with the test extra; use the project venv when there is one.
+python="${PYTHON:-python3}"
+if [[ -z "${PYTHON:-}" && -x .venv/bin/python ]]; then
+    python=.venv/bin/python
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+rm -rf dist
+"$python" -m build --outdir dist . >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+wheel="$(ls dist/epcloud-*.whl)"
+sdist="$(ls dist/epcloud-*.tar.gz)"
+echo "built $wheel and $sdist"
+
+# The sdist must carry what a build from it needs; the wheel the package data.
+# (Listings go to files first: `grep -q` closing a pipe early would fail the pipeline under pipefail.)
+tar -tzf "$sdist" >"$work/sdist.txt"
+for member in pyproject.toml README.md src/epcloud/data/stations.bin.gz src/epcloud/py.typed; do
+    grep -q "/$member\$" "$work/sdist.txt" || { echo "sdist lacks $member"; exit 1; }
+done
+"$python" -m zipfile -l "$wheel" >"$work/wheel.txt"
+grep -q "epcloud/data/stations.bin.gz" "$work/wheel.txt" || { echo "wheel lacks the station index"; exit 1; }
+
+# A fresh venv from the base interpreter, outside the source tree so nothing is imported from src/.
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install -q "$wheel"
+cd "$work"
+"$work/venv/bin/epcloud" --version
+"$work/venv/bin/epcloud" demo --design-day -o "$work/demo"
+test -f "$work/demo/summary.csv"
+"$work/venv/bin/python" -c "import epcloud.simulation"
+"$work/venv/bin/python" -c "
+import epcloud, epcloud.simulation as sim
+from epcloud.weather import StationIndex
+assert epcloud.__file__.startswith('$work/venv/'), epcloud.__file__
+assert epcloud.__version__ != '0.0.0+unknown', epcloud.__version__
+print('epcloud', epcloud.__version__, 'from', epcloud.__file__)
+print(sim.find_energyplus())
+print(len(StationIndex.load().search('chicago')), 'stations match chicago')
+"
+echo "build check passed"

@@ -1,0 +1,294 @@
+"""`epcloud study create|run|worker|status|collect|rerun`; `epcloud worker|status|collect|rerun` for short."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from epcloud.errors import WorkerInterrupted
+from epcloud.study import ShardReport, Study
+
+_SIGTERM_EXIT = 143  # 128 + SIGTERM, what schedulers expect of a process stopped by SIGTERM
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    study = subparsers.add_parser(
+        "study",
+        help="create, run and collect a study in a store (the cloud workflow)",
+        description="Step 1 `create` writes jobs to a store; step 2 `worker` runs one shard on each "
+        "array child (or `run` runs all here); step 3 `collect` writes Parquet tables.",
+    )
+    commands = study.add_subparsers(dest="study_command", metavar="COMMAND", required=True)
+    _add_create(commands)
+    _add_run(commands)
+    for name, adder in (("worker", _add_worker), ("status", _add_status), ("collect", _add_collect)):
+        adder(commands, name)
+        adder(subparsers, name)
+    _add_rerun(commands, "rerun")
+    _add_rerun(subparsers, "rerun")
+
+
+def _store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("store", help="the study's location: s3://bucket/prefix or a folder")
+
+
+def _add_create(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "create",
+        help="write a study to a store",
+        description="Write every model and weather file once, per-shard manifests and study.json.",
+    )
+    _store(parser)
+    parser.add_argument("source", help="folder of .idf/.epJSON models, or a Shoebox sweep (.json/.csv)")
+    parser.add_argument("-w", "--weather", action="append", default=[], help="weather file (repeatable)")
+    period = parser.add_mutually_exclusive_group()
+    period.add_argument("--annual", action="store_true", help="force annual simulations")
+    period.add_argument("--design-day", action="store_true", help="simulate the design days only")
+    shards = parser.add_mutually_exclusive_group()
+    shards.add_argument("--shard-size", type=int, help="jobs per shard (default 50)")
+    shards.add_argument("--shards", type=int, help="number of shards (= array size)")
+    parser.add_argument("--variable", action="append", default=[], help="series every summary keeps")
+    parser.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE", help="provenance")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a run is stopped")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing study (deletes results)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the study file as JSON")
+    parser.set_defaults(func=_create)
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("run", help="run every pending job of a study on this machine")
+    _store(parser)
+    parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=_run)
+
+
+def _add_worker(commands: argparse._SubParsersAction, name: str) -> None:
+    parser = commands.add_parser(
+        name,
+        help="run this array child's shard of a study",
+        description="The index comes from --index or AWS_BATCH_JOB_ARRAY_INDEX, JOB_COMPLETION_INDEX, "
+        "SLURM_ARRAY_TASK_ID. Done jobs are skipped; SIGTERM leaves unfinished jobs pending.",
+    )
+    _store(parser)
+    parser.add_argument("--index", type=int, help="this worker's index (default: from the environment)")
+    parser.add_argument("--count", type=int, help="number of workers (default: the study's shards)")
+    parser.add_argument(
+        "--steal",
+        action="store_true",
+        help="then run the pending jobs of dead shards (S3 conditional leases)",
+    )
+    parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.set_defaults(func=_worker)
+
+
+def _add_status(commands: argparse._SubParsersAction, name: str) -> None:
+    parser = commands.add_parser(name, help="how many jobs are done, failed, running, pending")
+    _store(parser)
+    parser.add_argument("--json", action="store_true", help="print the counts as JSON")
+    parser.add_argument(
+        "--watch", nargs="?", type=float, const=10.0, metavar="SECONDS", help="refresh until all are done"
+    )
+    parser.set_defaults(func=_status)
+
+
+def _add_collect(commands: argparse._SubParsersAction, name: str) -> None:
+    parser = commands.add_parser(name, help="collect results into jobs.parquet and timeseries/")
+    _store(parser)
+    parser.add_argument("--variable", action="append", help="only these requested series (repeatable)")
+    parser.add_argument("--full", action="store_true", help="read every summary, not only new ones")
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.set_defaults(func=_collect)
+
+
+def _add_rerun(commands: argparse._SubParsersAction, name: str) -> None:
+    parser = commands.add_parser(name, help="make failed or missing jobs pending again")
+    _store(parser)
+    parser.add_argument("--failed", action="store_true", help="jobs whose run failed")
+    parser.add_argument("--missing", action="store_true", help="jobs with no result yet")
+    parser.add_argument("--run", action="store_true", help="run them here now instead of by workers")
+    parser.add_argument("-j", "--max-workers", type=int, help="simulations at once with --run")
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.set_defaults(func=_rerun)
+
+
+def _metadata(pairs: list[str]) -> dict[str, str]:
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--metadata expects KEY=VALUE, got {pair!r}")
+        found[key] = value
+    return found
+
+
+def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
+    from epcloud.batch import SimulationJob
+    from epcloud.cli.batch import _folder_models, _sweep_models, _sweep_rows
+
+    source = Path(args.source)
+    if source.is_dir():
+        models, rows = _folder_models(source), None
+    else:
+        models, rows = _sweep_models(source), _sweep_rows(source)
+    weathers: list[str | None] = list(args.weather) or [None]
+    jobs, params = [], []
+    for index, (label, model) in enumerate(models):
+        for weather in weathers:
+            name = f"{label}@{Path(weather).stem}" if weather and len(weathers) > 1 else label
+            jobs.append(
+                SimulationJob(
+                    model,
+                    weather,
+                    label=name,
+                    annual=args.annual,
+                    design_day=args.design_day,
+                    timeout=args.timeout,
+                )
+            )
+            row = {k: v for k, v in (rows[index] if rows else {}).items() if k != "label"}
+            params.append({**row, "weather": Path(weather).name} if len(weathers) > 1 and weather else row)
+    return jobs, params
+
+
+def _create(args: argparse.Namespace) -> int:
+    jobs, params = _jobs(args)
+    study = Study.create(
+        args.store,
+        jobs,
+        parameters=params,
+        overwrite=args.overwrite,
+        metadata=_metadata(args.metadata),
+        shard_size=args.shard_size,
+        shard_count=args.shards,
+        variables=args.variable,
+    )
+    if args.json:
+        print(study.info.to_json())
+    else:
+        Console().print(
+            f"created {escape(study.url)}: {study.info.job_count} jobs in {study.info.shard_count} shards "
+            f"(array size {study.info.shard_count})",
+            highlight=False,
+        )
+    return 0
+
+
+def _report(report: ShardReport, as_json: bool) -> None:
+    data = {
+        "shards": list(report.shards),
+        "succeeded": report.succeeded,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "pending": report.pending,
+        "stolen": report.stolen,
+        "wall_seconds": round(report.wall_seconds, 2),
+    }
+    if as_json:
+        print(json.dumps(data))
+    else:
+        Console().print(
+            f"{report.succeeded} succeeded, {report.failed} failed, {report.skipped} already done "
+            f"in {report.wall_seconds:.1f} s",
+            highlight=False,
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    _report(Study.open(args.store).run(max_workers=args.max_workers), args.json)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from epcloud.study.worker import stop_on_signals
+
+    study = Study.open(args.store)
+    with stop_on_signals() as stop:
+        try:
+            report = study.run_shard(
+                args.index, args.count, max_workers=args.max_workers, stop=stop, steal=args.steal
+            )
+        except WorkerInterrupted as exc:
+            Console(stderr=True).print(f"[yellow]stopped:[/] {escape(str(exc))}", highlight=False)
+            return _SIGTERM_EXIT
+    _report(report, args.json)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    study = Study.open(args.store)
+    status = study.status()
+    if args.watch and not args.json:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns) as bar:
+            task = bar.add_task("done", total=status.total)
+            while True:
+                counts = status.to_dict()
+                bar.update(
+                    task,
+                    completed=counts["succeeded"] + counts["failed"],
+                    description=f"{counts['failed']} failed, {counts['running']} running",
+                )
+                if status.finished:
+                    break
+                time.sleep(args.watch)
+                status = study.status()
+    counts = status.to_dict()
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        Console().print(
+            f"{escape(study.url)}: {counts['total']} jobs: {counts['succeeded']} succeeded, "
+            f"{counts['failed']} failed, {counts['running']} running, {counts['pending']} pending",
+            highlight=False,
+        )
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    study = Study.open(args.store)
+    tables = study.collect(args.variable, full=args.full)
+    counts = tables.jobs["status"].value_counts().to_dict()
+    where = study.fs.url("jobs.parquet")
+    data = {
+        "jobs": len(tables.jobs),
+        "read": tables.read,
+        "status": {str(k): int(v) for k, v in counts.items()},
+        "jobs_table": where,
+        "timeseries_rows": 0 if tables.timeseries is None else len(tables.timeseries),
+    }
+    if args.json:
+        print(json.dumps(data))
+    else:
+        Console().print(
+            f"collected {data['jobs']} jobs ({tables.read} new results read) into {escape(where)}",
+            highlight=False,
+        )
+    return 0
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    if not args.failed and not args.missing:
+        raise SystemExit("epcloud rerun: choose --failed and/or --missing")
+    study = Study.open(args.store)
+    report = study.rerun(failed=args.failed, missing=args.missing, run=args.run, max_workers=args.max_workers)
+    if args.json:
+        print(json.dumps({"selected": report.selected, "cleared": report.cleared}))
+    else:
+        Console().print(
+            f"{len(report.selected)} jobs selected, {len(report.cleared)} results cleared", highlight=False
+        )
+    if report.ran is not None:
+        _report(report.ran, args.json)
+    return 0

@@ -1,0 +1,179 @@
+"""Studies: the cloud workflow of create (jobs into a store) → run (workers, shards) → collect (tables)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from epcloud.study.create import create_study
+from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, read_shard, read_study
+from epcloud.study.worker import ShardReport, resolve_shards, run_entries, run_on_executor
+
+if TYPE_CHECKING:
+    from epcloud.batch.jobs import SimulationJob
+    from epcloud.results.result import SimulationResult
+    from epcloud.run.prepare import EngineInput
+    from epcloud.storage import FileSystem
+    from epcloud.study.collect import StudyTables
+    from epcloud.study.status import RerunReport, StudyStatus
+
+__all__ = ["JobEntry", "ShardReport", "Study", "StudyInfo", "VariableRequest"]
+
+
+def _as_fs(url_or_fs: str | os.PathLike[str] | FileSystem, options: Mapping[str, Any]) -> FileSystem:
+    if isinstance(url_or_fs, (str, os.PathLike)):
+        from epcloud.storage import open_fs
+
+        return open_fs(url_or_fs, **options)
+    if options:
+        raise TypeError("store options are only accepted with a URL")
+    return url_or_fs
+
+
+class Study:
+    """A study in a store: `Study.create(fs, jobs)`, then `run_shard()` on workers, then `collect()`."""
+
+    def __init__(self, fs: FileSystem, info: StudyInfo) -> None:
+        self.fs = fs
+        self.info = info
+
+    def __repr__(self) -> str:
+        return f"<Study {self.url} {self.info.job_count} jobs in {self.info.shard_count} shards>"
+
+    @property
+    def url(self) -> str:
+        return self.fs.url()
+
+    @classmethod
+    def create(
+        cls,
+        fs: str | os.PathLike[str] | FileSystem,
+        jobs: Iterable[SimulationJob],
+        *,
+        parameters: Sequence[Mapping[str, Any]] | None = None,
+        overwrite: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+        shard_size: int | None = None,
+        shard_count: int | None = None,
+        variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
+        energyplus: EngineInput = None,
+        **options: Any,
+    ) -> Study:
+        """Write a new study of ``jobs`` (models and weather once each, per-shard manifests) to the store.
+
+        ``variables`` names output series every job's summary keeps for `collect`.
+        """
+        store = _as_fs(fs, options)
+        info = create_study(
+            store,
+            jobs,
+            parameters=parameters,
+            overwrite=overwrite,
+            metadata=metadata,
+            shard_size=shard_size,
+            shard_count=shard_count,
+            variables=variables,
+            energyplus=energyplus,
+        )
+        return cls(store, info)
+
+    @classmethod
+    def open(cls, url_or_fs: str | os.PathLike[str] | FileSystem, **options: Any) -> Study:
+        """The study at a store URL (``s3://bucket/study-001``, a folder) or in a FileSystem."""
+        store = _as_fs(url_or_fs, options)
+        return cls(store, read_study(store))
+
+    def entries(self, shard: int | None = None) -> list[JobEntry]:
+        """The job entries of one shard, or of every shard (in job order)."""
+        shards = range(self.info.shard_count) if shard is None else [shard]
+        with ThreadPoolExecutor(max_workers=16, thread_name_prefix="epcloud-manifest") as pool:
+            found = [entry for part in pool.map(lambda s: read_shard(self.fs, s), shards) for entry in part]
+        return sorted(found, key=lambda entry: entry.index)
+
+    def run_shard(
+        self,
+        index: int | None = None,
+        count: int | None = None,
+        *,
+        max_workers: int | None = None,
+        energyplus: EngineInput = None,
+        stop: threading.Event | None = None,
+        steal: bool = False,
+    ) -> ShardReport:
+        """Run this worker's shard(s): ``index`` of ``count`` (default: from the array job environment).
+
+        Done jobs are skipped; setting ``stop`` kills running engines and leaves their jobs pending.
+        With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
+        """
+        shards = resolve_shards(index, count, self.info.shard_count)
+        entries = [entry for shard in shards for entry in read_shard(self.fs, shard)]
+        report = run_entries(
+            self.fs,
+            self.info,
+            entries,
+            max_workers=max_workers,
+            energyplus=energyplus,
+            stop=stop,
+            shards=shards,
+        )
+        if not steal:
+            return report
+        from epcloud.study.steal import steal_pending
+
+        stolen = steal_pending(
+            self.fs, self.info, own=shards, max_workers=max_workers, energyplus=energyplus, stop=stop
+        )
+        return dataclasses.replace(
+            report,
+            succeeded=report.succeeded + stolen.succeeded,
+            failed=report.failed + stolen.failed,
+            stolen=stolen.ran,
+        )
+
+    def run(
+        self, executor: object = None, *, max_workers: int | None = None, energyplus: EngineInput = None
+    ) -> ShardReport:
+        """Run every pending job: here on all cores, or on an Executor / Dask client (one task per job)."""
+        if executor is not None:
+            return run_on_executor(self.fs, self.info, executor, energyplus)
+        shards = tuple(range(self.info.shard_count))
+        return run_entries(
+            self.fs, self.info, self.entries(), max_workers=max_workers, energyplus=energyplus, shards=shards
+        )
+
+    def collect(self, variables: Iterable[str] | None = None, *, full: bool = False) -> StudyTables:
+        """Read every done job's summary into ``jobs.parquet`` (and ``timeseries/``) in the store.
+
+        Only results newer than the last collect are read unless ``full``; returns the DataFrames.
+        """
+        from epcloud.study.collect import collect_study
+
+        return collect_study(self.fs, self.info, self.entries(), variables=variables, full=full)
+
+    def status(self) -> StudyStatus:
+        """How many jobs are done, failed, running (by lease) and pending; one listing."""
+        from epcloud.study.status import study_status
+
+        return study_status(self.fs, self.entries())
+
+    def rerun(
+        self, *, failed: bool = True, missing: bool = False, run: bool = False, max_workers: int | None = None
+    ) -> RerunReport:
+        """Make failed jobs pending again (their results are deleted); with ``run``, run them here now."""
+        from epcloud.study.status import rerun_jobs
+
+        return rerun_jobs(self, failed=failed, missing=missing, run=run, max_workers=max_workers)
+
+    def result(self, job: str | int) -> SimulationResult:
+        """The stored result of one job (by id or index), re-opened from the store."""
+        from epcloud.errors import ResultNotFoundError
+        from epcloud.results.result import SimulationResult
+
+        wanted = [e for e in self.entries() if e.id == job or e.index == job]
+        if not wanted:
+            raise ResultNotFoundError(f"no job {job!r} in {self!r}")
+        return SimulationResult.from_directory(wanted[0].result_dir, fs=self.fs)

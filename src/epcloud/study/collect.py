@@ -1,0 +1,407 @@
+"""Step 3: every done job's summary into Parquet in the store: ``jobs.parquet`` and ``timeseries/``.
+
+One listing of the done index finds the finished jobs; each shard's summaries come from the digests
+its workers wrote (one GET for many jobs), else one GET per job; shards are read in parallel, a bounded
+window at a time. A small state file (the token of each summary read) makes the next collect read only
+what changed since.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from epcloud.errors import StorageNotFoundError
+from epcloud.study import layout
+from epcloud.study.summary import check_summary, encode_summary, parse_summary, summary_token
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from epcloud.storage import FileSystem
+    from epcloud.study.manifest import JobEntry, StudyInfo
+
+__all__ = ["JOB_COLUMNS", "StudyTables", "collect_study"]
+
+log = logging.getLogger(__name__)
+
+JOB_COLUMNS = (
+    "job_id",
+    "index",
+    "shard",
+    "label",
+    "status",
+    "runtime_seconds",
+    "warnings",
+    "severe",
+    "exit_code",
+    "timed_out",
+    "fatal",
+    "error",
+    "energyplus_version",
+)
+# Nullable types: a pending job's row has no counts, yet the column keeps its type.
+_COLUMN_TYPES = {
+    "warnings": "Int64",
+    "severe": "Int64",
+    "exit_code": "Int64",
+    "timed_out": "boolean",
+    **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version")},
+}
+_SERIES_COLUMNS = ("job_id", "variable", "key", "units", "frequency", "timestamp", "value")
+_READ_THREADS = 32
+_WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
+_STATE_FORMAT = 1
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class StudyTables:
+    """What collect returns: one row per job, the long-form series (None when none were requested)."""
+
+    jobs: pd.DataFrame
+    timeseries: pd.DataFrame | None
+    read: int  # summaries read by this collect (the others came from the last one)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.jobs, self.timeseries))
+
+
+def _bounded_map(pool: cf.Executor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
+    """``map`` in order with at most ``window`` calls in flight, so results never pile up in memory."""
+    queue: list[cf.Future[R]] = []
+    for item in items:
+        queue.append(pool.submit(fn, item))
+        if len(queue) >= window:
+            yield queue.pop(0).result()
+    for future in queue:
+        yield future.result()
+
+
+def _done_jobs(fs: FileSystem, shard_count: int) -> dict[str, tuple[str, str]]:
+    """(token, key) of every finished job, listing the done index of every shard in parallel."""
+    found: dict[str, tuple[str, str, float]] = {}
+    folders = [f"{layout.DONE}/shard-{shard:05d}" for shard in range(shard_count)]
+    with cf.ThreadPoolExecutor(max_workers=min(_READ_THREADS, shard_count)) as pool:
+        listings = list(pool.map(fs.list_files, folders))
+    for info in (info for listing in listings for info in listing):
+        parts = layout.split_done_path(info.path)
+        if parts is None:
+            continue
+        job, token, mtime = parts[1], parts[3], info.mtime or 0.0
+        if job not in found or mtime > found[job][2]:  # a leftover key of an older attempt loses
+            found[job] = (token, info.path, mtime)
+    return {job: (token, path) for job, (token, path, _) in found.items()}
+
+
+def _digests(fs: FileSystem) -> dict[int, list[str]]:
+    """The digest keys of each shard, from one listing."""
+    by_shard: dict[int, list[str]] = {}
+    for info in fs.list_files(layout.DIGESTS):
+        shard = layout.digest_shard(info.path)
+        if shard is not None:
+            by_shard.setdefault(shard, []).append(info.path)
+    return by_shard
+
+
+def _digest_summaries(fs: FileSystem, paths: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Summaries of a shard's digests by (job, token); a digest that cannot be read is only skipped."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in paths:
+        try:
+            jobs = json.loads(fs.read_bytes(path))["jobs"]
+            for job, item in jobs.items():
+                if summary_token(encode_summary(item["summary"])) == item["token"]:
+                    found[(job, item["token"])] = item["summary"]
+        except (StorageNotFoundError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("skipping digest %s: %s", fs.url(path), exc)
+    return found
+
+
+def _shard_reader(
+    fs: FileSystem, done: dict[str, tuple[str, str]], digests: dict[int, list[str]]
+) -> Callable[[list[JobEntry]], list[tuple[JobEntry, dict[str, Any]]]]:
+    """Reads the summaries of one shard's jobs: from its digests, else one GET per job."""
+
+    def read(jobs: list[JobEntry]) -> list[tuple[JobEntry, dict[str, Any]]]:
+        known = _digest_summaries(fs, digests.get(jobs[0].shard, []))
+        missing = [e for e in jobs if (e.id, done[e.id][0]) not in known]
+
+        def fetch(entry: JobEntry) -> dict[str, Any]:
+            path = done[entry.id][1]
+            return parse_summary(fs.read_bytes(path), fs.url(path))
+
+        fetched: dict[str, dict[str, Any]] = {}
+        if missing:
+            with cf.ThreadPoolExecutor(max_workers=min(8, len(missing))) as pool:
+                fetched = dict(zip((e.id for e in missing), pool.map(fetch, missing), strict=True))
+        out = []
+        for entry in jobs:
+            summary = fetched.get(entry.id) or known[(entry.id, done[entry.id][0])]
+            out.append((entry, check_summary(summary, fs.url(done[entry.id][1]))))
+        return out
+
+    return read
+
+
+def _read_state(fs: FileSystem) -> dict[str, str]:
+    try:
+        data = json.loads(fs.read_text(layout.COLLECT_STATE))
+    except StorageNotFoundError:
+        return {}
+    except json.JSONDecodeError:
+        log.warning("%s is not valid JSON: collecting everything again", fs.url(layout.COLLECT_STATE))
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _STATE_FORMAT:
+        return {}
+    return dict(data.get("summaries") or {})
+
+
+def _read_parquet(fs: FileSystem, path: str) -> pa.Table | None:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(io.BytesIO(fs.read_bytes(path)))
+    except StorageNotFoundError:
+        return None
+
+
+def _write_parquet(fs: FileSystem, path: str, table: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    fs.write_bytes(path, sink.getvalue())
+
+
+def _base_row(entry: JobEntry, param_names: Sequence[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "job_id": entry.id,
+        "index": entry.index,
+        "shard": entry.shard,
+        "label": entry.label,
+    }
+    for name in param_names:
+        row[_param_column(name)] = entry.parameters.get(name)
+    return row
+
+
+def _param_column(name: str) -> str:
+    return f"param_{name}" if name in JOB_COLUMNS else name
+
+
+def _summary_row(summary: dict[str, Any]) -> dict[str, Any]:
+    row = {name: summary.get(name) for name in JOB_COLUMNS[4:]}
+    row.update(summary["values"])
+    return row
+
+
+class _SeriesBuffer:
+    """Long-form series rows of one shard, by variable, as column lists."""
+
+    def __init__(self, wanted: set[str] | None) -> None:
+        self.wanted = wanted
+        self.columns: dict[str, dict[str, list[Any]]] = {}
+
+    def add(self, job: str, summary: dict[str, Any]) -> None:
+        for series in summary.get("series") or ():
+            variable = str(series["variable"])
+            if self.wanted is not None and variable.lower() not in self.wanted:
+                continue
+            cols = self.columns.setdefault(variable, {name: [] for name in _SERIES_COLUMNS})
+            stamps = series["timestamps"]
+            for key, values in series["data"].items():
+                cols["job_id"] += [job] * len(values)
+                cols["variable"] += [variable] * len(values)
+                cols["key"] += [key] * len(values)
+                cols["units"] += [series["units"]] * len(values)
+                cols["frequency"] += [series["frequency"]] * len(values)
+                cols["timestamp"] += stamps
+                cols["value"] += values
+
+    def table(self, variable: str) -> pa.Table:
+        import pyarrow as pa
+
+        cols = self.columns.get(variable) or {name: [] for name in _SERIES_COLUMNS}
+        return pa.table({name: pa.array(cols[name], type=_series_type(name)) for name in _SERIES_COLUMNS})
+
+
+def _series_type(name: str) -> pa.DataType:
+    import pyarrow as pa
+
+    return {"timestamp": pa.timestamp("s"), "value": pa.float64()}.get(name, pa.string())
+
+
+def _variables_of(info: StudyInfo, asked: Iterable[str] | None) -> list[str]:
+    requested = [v.name for v in info.variables]
+    if asked is None:
+        return requested
+    names = list(asked)
+    unknown = [n for n in names if n.lower() not in {r.lower() for r in requested}]
+    if unknown:
+        raise ValueError(f"variables {unknown} were not requested when the study was created: {requested}")
+    return names
+
+
+def _flush_shard(
+    fs: FileSystem, shard: int, buffer: _SeriesBuffer, variables: Sequence[str], dropped: set[str] | None
+) -> None:
+    """Write one shard's series partitions: the rows just read, plus (``dropped`` given) the old rows
+    of the other jobs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = {v.lower(): v for v in buffer.columns}
+    for variable in variables:
+        path = layout.timeseries_path(variable, shard)
+        new = buffer.table(found.get(variable.lower(), variable))
+        old = _read_parquet(fs, path) if dropped is not None else None
+        if dropped is not None and old is not None and old.num_rows:
+            keep = pc.invert(pc.is_in(old["job_id"], value_set=pa.array(sorted(dropped), type=pa.string())))
+            new = pa.concat_tables([old.filter(keep).select(list(_SERIES_COLUMNS)).cast(new.schema), new])
+        _write_parquet(fs, path, new)
+
+
+def collect_study(
+    fs: FileSystem,
+    info: StudyInfo,
+    entries: Sequence[JobEntry],
+    *,
+    variables: Iterable[str] | None = None,
+    full: bool = False,
+) -> StudyTables:
+    """Collect the study's results into Parquet in the store and return them as DataFrames."""
+    index = _done_jobs(fs, info.shard_count)
+    done = {job: token for job, (token, _) in index.items()}
+    previous = {} if full else _read_state(fs)
+    old_jobs = _read_parquet(fs, layout.JOBS_TABLE) if previous else None
+    if old_jobs is None:
+        previous = {}
+    old_rows = {} if old_jobs is None else {r["job_id"]: r for r in old_jobs.to_pylist()}
+    series_vars = _variables_of(info, variables)
+    wanted = {v.lower() for v in series_vars}
+    param_names = sorted({name for entry in entries for name in entry.parameters})
+    fixed = {"job_id", "index", "shard", "label", *(_param_column(n) for n in param_names)}
+
+    changed = [e for e in entries if e.id in done and previous.get(e.id) != done[e.id]]
+    changed.sort(key=lambda e: (e.shard, e.index))
+    touched_shards = {e.shard for e in changed} | {
+        e.shard for e in entries if e.id in previous and e.id not in done
+    }
+    if not previous:  # a first or full collect rewrites every partition
+        touched_shards = set(range(info.shard_count))
+    rows: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.id in done and entry.id in previous and previous[entry.id] == done[entry.id]:
+            kept = old_rows.get(entry.id)
+            if kept is not None:
+                rows[entry.id] = {
+                    k: v for k, v in kept.items() if k not in fixed and (k in JOB_COLUMNS or not _missing(v))
+                }
+
+    groups: dict[int, list[JobEntry]] = {}
+    for entry in changed:
+        groups.setdefault(entry.shard, []).append(entry)
+    read = _shard_reader(fs, index, _digests(fs) if changed else {})
+    buffer, current = _SeriesBuffer(wanted), None
+    with cf.ThreadPoolExecutor(max_workers=_READ_THREADS, thread_name_prefix="epcloud-collect") as pool:
+        for shard_jobs in _bounded_map(pool, read, groups.values(), _WINDOW):
+            for entry, summary in shard_jobs:
+                if current is not None and entry.shard != current:
+                    _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
+                    buffer = _SeriesBuffer(wanted)
+                current = entry.shard
+                rows[entry.id] = _summary_row(summary)
+                buffer.add(entry.id, summary)
+    if current is not None:
+        _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
+    for shard in sorted(touched_shards - {e.shard for e in changed}):
+        _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, _dropped(entries, shard, done, previous))
+
+    table = _jobs_frame(entries, rows, param_names)
+    sink = io.BytesIO()
+    table.to_parquet(sink, index=False)
+    fs.write_bytes(layout.JOBS_TABLE, sink.getvalue())
+    fs.write_text(layout.COLLECT_STATE, json.dumps({"format": _STATE_FORMAT, "summaries": done}))
+    log.info(
+        "collected %d done jobs of %d (%d summaries read) into %s",
+        len(done),
+        len(entries),
+        len(changed),
+        fs.url(layout.JOBS_TABLE),
+    )
+    series = _read_series(fs, info, series_vars) if series_vars else None
+    return StudyTables(table, series, len(changed))
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _dropped(
+    entries: Sequence[JobEntry], shard: int, done: dict[str, str], previous: dict[str, str]
+) -> set[str] | None:
+    """Jobs of a shard whose old series rows go (re-read now, or no longer done); None: all of them."""
+    if not previous:
+        return None
+    return {
+        e.id
+        for e in entries
+        if e.shard == shard and e.id in previous and (e.id not in done or previous[e.id] != done[e.id])
+    }
+
+
+def _jobs_frame(
+    entries: Sequence[JobEntry], rows: dict[str, dict[str, Any]], params: list[str]
+) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    ordered = sorted(entries, key=lambda e: e.index)
+    records = [rows.get(entry.id) for entry in ordered]
+    value_columns = sorted({k for found in records if found for k in found if k not in JOB_COLUMNS})
+    columns: dict[str, Any] = {
+        "job_id": [e.id for e in ordered],
+        "index": [e.index for e in ordered],
+        "shard": [e.shard for e in ordered],
+        "label": pd.array([e.label for e in ordered], dtype="string"),
+    }
+    for name in params:
+        columns[_param_column(name)] = [e.parameters.get(name) for e in ordered]
+    nan = float("nan")
+    for name in JOB_COLUMNS[4:]:
+        default = "pending" if name == "status" else None
+        cells = [found.get(name) if found else default for found in records]
+        kind = "float64" if name == "runtime_seconds" else _COLUMN_TYPES[name]
+        columns[name] = pd.array([nan if c is None and kind == "float64" else c for c in cells], dtype=kind)
+    for name in value_columns:
+        cells = [found.get(name) if found else None for found in records]
+        columns[name] = np.array([nan if c is None else c for c in cells], dtype="float64")
+    return pd.DataFrame(columns)
+
+
+def _read_series(fs: FileSystem, info: StudyInfo, variables: Sequence[str]) -> pd.DataFrame:
+    """Every series partition of the asked variables, as one long DataFrame."""
+    import pyarrow as pa
+
+    tables = []
+    for variable in variables:
+        folder = f"{layout.TIMESERIES}/{layout.variable_slug(variable)}"
+        for item in fs.list_files(folder):
+            table = _read_parquet(fs, item.path)
+            if table is not None:
+                tables.append(table)
+    if not tables:
+        return _SeriesBuffer(None).table("").to_pandas()
+    return (
+        pa.concat_tables(tables)
+        .to_pandas()
+        .sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)
+    )

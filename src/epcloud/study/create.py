@@ -1,0 +1,247 @@
+"""Step 1: write a study (inputs once, per-shard manifests, then study.json) to a store."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from epcloud._version import __version__
+from epcloud.batch.jobs import SimulationJob
+from epcloud.errors import ModelFileNotFoundError, StudyExistsError, WeatherFileNotFoundError
+from epcloud.model import IDFDocument
+from epcloud.run.prepare import file_sha256
+from epcloud.run.weather_source import fetch_weather
+from epcloud.study import layout
+from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, shard_json
+
+if TYPE_CHECKING:
+    from epcloud.storage import FileSystem
+
+__all__ = ["DEFAULT_SHARD_SIZE", "create_study"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHARD_SIZE = 50
+"""Jobs per shard when neither shard_size nor shard_count is given (one array child per shard)."""
+_UPLOAD_THREADS = 32
+# What an overwrite clears; content-addressed inputs stay (a new study may share them).
+_STUDY_OUTPUTS = (
+    layout.MANIFEST,
+    layout.DONE,
+    layout.RESULTS,
+    layout.DIGESTS,
+    layout.LEASES,
+    layout.TIMESERIES,
+    "collect",
+)
+
+
+class _Inputs:
+    """Each distinct model and weather file of the jobs, hashed once however many jobs share it."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, tuple[str, str]] = {}  # sha → (text, suffix)
+        self.weather: dict[str, Path] = {}  # sha → local file
+        self._by_object: dict[int, tuple[str, str]] = {}
+        self._keep: list[object] = []  # keeps memoised objects alive so their ids stay unique
+        self._by_text: dict[str, tuple[str, str]] = {}
+        self._weather_by_name: dict[str, str | None] = {}
+
+    def model(self, model: object) -> tuple[str, str]:
+        """(sha256, suffix) of a job's model: an IDFDocument, IDF text, or a model file path."""
+        known = self._by_object.get(id(model))
+        if known is not None:
+            return known
+        if isinstance(model, IDFDocument):
+            text, suffix = model.to_idf(), ".idf"
+        elif isinstance(model, str) and ("\n" in model or ";" in model):
+            text, suffix = model, ".idf"
+        else:
+            path = Path(os.fspath(model))  # type: ignore[call-overload]
+            cached = self._by_text.get(str(path))
+            if cached is not None:
+                return cached
+            if not path.is_file():
+                raise ModelFileNotFoundError(str(path))
+            text = path.read_text(encoding="utf-8")
+            suffix = ".epJSON" if path.suffix.lower() == ".epjson" else ".idf"
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.models.setdefault(sha, (text, suffix))
+        self._by_object[id(model)] = (sha, suffix)
+        self._keep.append(model)
+        if not isinstance(model, (IDFDocument, str)):
+            self._by_text[str(model)] = (sha, suffix)
+        return sha, suffix
+
+    def weather_file(self, weather: str | os.PathLike[str] | None) -> str | None:
+        """sha256 of a job's weather file (a local path or URL, fetched once), None for none."""
+        if weather is None:
+            return None
+        name = os.fspath(weather)
+        if name in self._weather_by_name:
+            return self._weather_by_name[name]
+        local = Path(os.fspath(fetch_weather(weather) or name)).expanduser()
+        if not local.is_file():
+            raise WeatherFileNotFoundError(name)
+        sha = file_sha256(local.resolve())
+        self.weather.setdefault(sha, local)
+        self._weather_by_name[name] = sha
+        return sha
+
+
+def _job_parameters(job: SimulationJob, given: Mapping[str, Any] | None, index: int) -> dict[str, Any]:
+    params = dict(given if given is not None else getattr(job, "parameters", None) or {})
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"job {index}: parameters must be JSON values (numbers, text, booleans): {exc}"
+        ) from exc
+    return params
+
+
+def _engine_version(energyplus: object) -> str | None:
+    from epcloud.errors import EnergyPlusNotFoundError
+    from epcloud.run.prepare import resolve_engine
+
+    try:
+        return resolve_engine(energyplus).version_string  # type: ignore[arg-type]
+    except EnergyPlusNotFoundError:
+        log.info("no EnergyPlus on this machine: the study records no engine version")
+        return None
+
+
+def _refuse_existing(fs: FileSystem, overwrite: bool) -> bool:
+    """Whether a study (or the remains of one) is there; raises unless ``overwrite``."""
+    present = fs.exists(layout.STUDY_FILE) or bool(fs.list_files(layout.MANIFEST))
+    if present and not overwrite:
+        raise StudyExistsError(
+            f"a study already exists at {fs.url()}; nothing was changed. Open it with Study.open, "
+            "choose another location, or pass overwrite=True to replace it (its results are deleted)."
+        )
+    return present
+
+
+def _clear(fs: FileSystem, pool: ThreadPoolExecutor) -> None:
+    """Delete an old study: study.json first (so no worker takes it for complete), the done index before
+    the results, then the rest."""
+    fs.remove(layout.STUDY_FILE)
+    fs.remove(layout.JOBS_TABLE)
+    doomed = 0
+    for folder in _STUDY_OUTPUTS:
+        paths = [info.path for info in fs.list_files(folder)]
+        list(pool.map(fs.remove, paths))
+        doomed += len(paths)
+    log.info("overwrite: removed %d objects of the previous study at %s", doomed, fs.url())
+
+
+def _upload_inputs(fs: FileSystem, inputs: _Inputs, pool: ThreadPoolExecutor) -> int:
+    """Upload the inputs not already in the store (one listing decides); returns how many were sent."""
+    present = {info.path for info in fs.list_files(layout.INPUTS)}
+    tasks = []
+    for sha, (text, suffix) in inputs.models.items():
+        if layout.model_path(sha, suffix) not in present:
+            tasks.append(pool.submit(fs.write_text, layout.model_path(sha, suffix), text))
+    for sha, local in inputs.weather.items():
+        if layout.weather_path(sha) not in present:
+            tasks.append(pool.submit(fs.upload_file, local, layout.weather_path(sha)))
+    for task in tasks:
+        task.result()
+    return len(tasks)
+
+
+def create_study(
+    fs: FileSystem,
+    jobs: Iterable[SimulationJob],
+    *,
+    parameters: Sequence[Mapping[str, Any]] | None = None,
+    overwrite: bool = False,
+    metadata: Mapping[str, Any] | None = None,
+    shard_size: int | None = None,
+    shard_count: int | None = None,
+    variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
+    energyplus: object = None,
+) -> StudyInfo:
+    """Write a study of ``jobs`` to ``fs``; refuses an existing study unless ``overwrite``.
+
+    Jobs are dealt round-robin to shards (``shard_count``, or as many as ``shard_size`` jobs need).
+    """
+    job_list = list(jobs)
+    if not job_list:
+        raise ValueError("a study needs at least one job")
+    if parameters is not None and len(parameters) != len(job_list):
+        raise ValueError(f"{len(parameters)} parameter sets for {len(job_list)} jobs")
+    if shard_count is None:
+        size = shard_size or DEFAULT_SHARD_SIZE
+        if size < 1:
+            raise ValueError(f"shard_size must be at least 1, got {size}")
+        shard_count = math.ceil(len(job_list) / size)
+    if not 1 <= shard_count <= len(job_list):
+        raise ValueError(f"shard_count must be between 1 and the {len(job_list)} jobs, got {shard_count}")
+    requests = tuple(VariableRequest.coerce(v) for v in variables)
+    try:
+        json.dumps(dict(metadata or {}))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata must be JSON values: {exc}") from exc
+
+    inputs = _Inputs()
+    shards: list[list[JobEntry]] = [[] for _ in range(shard_count)]
+    for index, job in enumerate(job_list):
+        if not isinstance(job, SimulationJob):
+            raise TypeError(f"job {index} is a {type(job).__name__}, not a SimulationJob")
+        model_sha, suffix = inputs.model(job.model)
+        flags = asdict(job.options())
+        flags["extra_args"] = list(flags["extra_args"])
+        entry = JobEntry(
+            id=layout.job_id(index),
+            index=index,
+            shard=index % shard_count,
+            label=job.label,
+            parameters=_job_parameters(job, parameters[index] if parameters is not None else None, index),
+            flags=flags,
+            model_sha256=model_sha,
+            model_suffix=suffix,
+            weather_sha256=inputs.weather_file(job.weather),
+        )
+        shards[entry.shard].append(entry)
+
+    existing = _refuse_existing(fs, overwrite)
+    info = StudyInfo(
+        job_count=len(job_list),
+        shard_count=shard_count,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        epcloud_version=__version__,
+        energyplus_version=_engine_version(energyplus),
+        metadata=dict(metadata or {}),
+        variables=requests,
+    )
+    with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS, thread_name_prefix="epcloud-study") as pool:
+        if existing:
+            _clear(fs, pool)
+        sent = _upload_inputs(fs, inputs, pool)
+        writes = [
+            pool.submit(fs.write_text, layout.manifest_path(shard), shard_json(shard, entries))
+            for shard, entries in enumerate(shards)
+        ]
+        for write in writes:
+            write.result()
+    fs.write_text(layout.STUDY_FILE, info.to_json())  # last: its presence means the study is complete
+    log.info(
+        "created a study of %d jobs in %d shards at %s (%d models, %d weather files, %d uploaded)",
+        info.job_count,
+        shard_count,
+        fs.url(),
+        len(inputs.models),
+        len(inputs.weather),
+        sent,
+    )
+    return info

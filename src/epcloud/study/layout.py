@@ -1,0 +1,136 @@
+"""Where a study keeps everything in its store: one function per kind of object, so keys live in one place.
+
+```
+study.json                              provenance, counts, requested variables (written last by create)
+manifest/shard-00000.json               the jobs of one shard: a worker reads only its own
+inputs/models/<sha256>.idf              each distinct model once, content-addressed
+inputs/weather/<sha256>.epw             each distinct weather file once
+results/shard-00000/<job-id>/...        a job's outputs, summary.json, then run-status.json (done) last
+done/shard-00000/<job-id>.<status>.<token>.json   a copy of the summary, written after the done-marker
+digests/shard-00000/<run-id>.json       the summaries of one worker run, in one object (for collect)
+leases/<job-id>.json                    a running job's lease (who runs it, until when)
+jobs.parquet, timeseries/<var>/*.parquet, collect/state.json    what collect writes
+```
+Results are grouped by shard so a worker lists only its own shard's results (one LIST request). The
+``done/`` index has one small key per finished job, so status and collect list a job once, not its ten
+output files; ``token`` is a hash of the summary, so a digest entry with the same token is the same summary.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "COLLECT_STATE",
+    "DIGESTS",
+    "DONE",
+    "INPUTS",
+    "JOBS_TABLE",
+    "LEASES",
+    "MANIFEST",
+    "RESULTS",
+    "STUDY_FILE",
+    "SUMMARY_FILE",
+    "TIMESERIES",
+    "digest_path",
+    "digest_shard",
+    "done_path",
+    "job_id",
+    "lease_path",
+    "manifest_path",
+    "model_path",
+    "result_dir",
+    "shard_results",
+    "split_done_path",
+    "split_result_path",
+    "timeseries_path",
+    "variable_slug",
+    "weather_path",
+]
+
+STUDY_FILE = "study.json"
+MANIFEST = "manifest"
+INPUTS = "inputs"
+RESULTS = "results"
+LEASES = "leases"
+JOBS_TABLE = "jobs.parquet"
+TIMESERIES = "timeseries"
+COLLECT_STATE = "collect/state.json"
+SUMMARY_FILE = "summary.json"
+DONE = "done"
+DIGESTS = "digests"
+
+_RESULT_PATH = re.compile(r"^results/shard-(\d{5,})/([^/]+)/(.+)$")
+_DONE_PATH = re.compile(r"^done/shard-(\d{5,})/([^/.]+)\.(succeeded|failed)\.([0-9a-f]+)\.json$")
+_DIGEST_PATH = re.compile(r"^digests/shard-(\d{5,})/[^/]+\.json$")
+
+
+def job_id(index: int) -> str:
+    """The id of the study's ``index``-th job (zero-padded, so listings sort in job order)."""
+    return f"job-{index:06d}"
+
+
+def manifest_path(shard: int) -> str:
+    return f"{MANIFEST}/shard-{shard:05d}.json"
+
+
+def model_path(sha256: str, suffix: str = ".idf") -> str:
+    return f"{INPUTS}/models/{sha256}{suffix}"
+
+
+def weather_path(sha256: str) -> str:
+    return f"{INPUTS}/weather/{sha256}.epw"
+
+
+def shard_results(shard: int) -> str:
+    """The folder holding every result of one shard."""
+    return f"{RESULTS}/shard-{shard:05d}"
+
+
+def result_dir(shard: int, job: str) -> str:
+    """The folder of one job's outputs."""
+    return f"{shard_results(shard)}/{job}"
+
+
+def split_result_path(path: str) -> tuple[int, str, str] | None:
+    """(shard, job id, file name) of a path below ``results/``, or None for anything else."""
+    match = _RESULT_PATH.match(path)
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2), match.group(3)
+
+
+def done_path(shard: int, job: str, status: str, token: str) -> str:
+    """The done-index key of a finished job (``status`` is "succeeded" or "failed")."""
+    return f"{DONE}/shard-{shard:05d}/{job}.{status}.{token}.json"
+
+
+def split_done_path(path: str) -> tuple[int, str, str, str] | None:
+    """(shard, job id, status, token) of a done-index key, or None for anything else."""
+    match = _DONE_PATH.match(path)
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2), match.group(3), match.group(4)
+
+
+def digest_path(shard: int, run_id: str) -> str:
+    return f"{DIGESTS}/shard-{shard:05d}/{run_id}.json"
+
+
+def digest_shard(path: str) -> int | None:
+    """The shard of a digest key, or None for anything else."""
+    match = _DIGEST_PATH.match(path)
+    return int(match.group(1)) if match else None
+
+
+def lease_path(job: str) -> str:
+    return f"{LEASES}/{job}.json"
+
+
+def variable_slug(variable: str) -> str:
+    """A key-safe folder name for an output variable ("Electricity:Facility" → "electricity_facility")."""
+    return re.sub(r"[^a-z0-9]+", "_", variable.lower()).strip("_") or "variable"
+
+
+def timeseries_path(variable: str, shard: int) -> str:
+    return f"{TIMESERIES}/{variable_slug(variable)}/shard-{shard:05d}.parquet"

@@ -1,0 +1,477 @@
+"""Step 2: a worker runs its shard's pending jobs with every local core, each job's done-marker last.
+
+A job is done when ``run-status.json`` is in its result folder; its summary goes before it, so a worker
+killed at any moment never leaves a half result that looks done. Its done-index key follows it.
+On stop (SIGTERM) no job starts, running engines are killed and their jobs stay pending.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from epcloud._version import __version__
+from epcloud.batch.executors import run_job, submitter
+from epcloud.batch.jobs import SimulationJob
+from epcloud.batch.runner import usable_cpus
+from epcloud.errors import (
+    ShardIndexError,
+    StorageNotFoundError,
+    StudyError,
+    StudyInputError,
+    WorkerInterrupted,
+)
+from epcloud.run.process import RunningProcesses
+from epcloud.run.status import STATUS_FILENAME, RunStatus
+from epcloud.run.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
+from epcloud.study import layout
+from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
+from epcloud.study.summary import encode_summary, summarize, summary_token
+
+if TYPE_CHECKING:
+    from epcloud.batch.result import JobResult
+    from epcloud.run.prepare import EngineInput
+    from epcloud.storage import FileSystem
+
+__all__ = [
+    "INDEX_VARIABLES",
+    "Finished",
+    "ShardReport",
+    "lease_text",
+    "resolve_shards",
+    "run_entries",
+    "run_on_executor",
+    "stop_on_signals",
+    "study_jobs_state",
+    "worker_name",
+    "write_digests",
+]
+
+log = logging.getLogger(__name__)
+
+INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
+"""Where an array child finds its index: AWS Batch, Kubernetes Indexed Jobs, Slurm job arrays."""
+_POLICY = UploadPolicy(include=(*DEFAULT_UPLOAD.include, layout.SUMMARY_FILE))
+LEASE_MARGIN = 300.0
+_FETCH_THREADS = 16
+
+
+@dataclass(frozen=True)
+class ShardReport:
+    """What a worker did: jobs run (succeeded / failed), skipped as already done, left pending."""
+
+    shards: tuple[int, ...]
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    pending: int = 0
+    wall_seconds: float = 0.0
+    stolen: int = 0  # of the jobs run, those taken from dead shards
+
+    @property
+    def ran(self) -> int:
+        return self.succeeded + self.failed
+
+
+def resolve_shards(
+    index: int | None, count: int | None, shard_count: int, environ: Mapping[str, str] | None = None
+) -> tuple[int, ...]:
+    """The shards worker ``index`` of ``count`` runs: ``index``, ``index + count``...; validated."""
+    env = os.environ if environ is None else environ
+    if index is None:
+        for name in INDEX_VARIABLES:
+            if env.get(name, "").strip():
+                try:
+                    index = int(env[name])
+                except ValueError as exc:
+                    raise ShardIndexError(f"{name}={env[name]!r} is not a whole number") from exc
+                if name == "SLURM_ARRAY_TASK_ID":
+                    index -= int(env.get("SLURM_ARRAY_TASK_MIN", "0") or 0)
+                log.info("shard index %d from %s", index, name)
+                break
+    if index is None:
+        if shard_count == 1 or count == 1:
+            index = 0
+        else:
+            names = ", ".join(INDEX_VARIABLES)
+            raise ShardIndexError(
+                f"the study has {shard_count} shards: give --index (or run as an array job, which "
+                f"sets one of {names})"
+            )
+    count = shard_count if count is None else count
+    if count < 1 or count > shard_count:
+        raise ShardIndexError(
+            f"the array size must be between 1 and the study's {shard_count} shards, got {count}"
+        )
+    if not 0 <= index < count:
+        raise ShardIndexError(
+            f"shard index {index} is out of range: the study has {shard_count} shards and the array "
+            f"{count} workers, so indexes run from 0 to {count - 1}"
+        )
+    return tuple(range(index, shard_count, count))
+
+
+def study_jobs_state(fs: FileSystem, shard: int) -> dict[str, set[str]]:
+    """File names present in each job's result folder of one shard (one listing)."""
+    found: dict[str, set[str]] = {}
+    for info in fs.list_files(layout.shard_results(shard)):
+        parts = layout.split_result_path(info.path)
+        if parts is not None:
+            found.setdefault(parts[1], set()).add(parts[2])
+    return found
+
+
+def _inputs_dir() -> Path:
+    base = os.environ.get("EPCLOUD_CACHE_DIR") or Path.home() / ".cache" / "epcloud"
+    return Path(base) / "study-inputs"
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fetch_one(fs: FileSystem, path: str, sha: str) -> Path:
+    """One content-addressed input in the local cache; downloaded once, checked against its hash."""
+    target = _inputs_dir() / Path(path).name
+    if target.is_file():
+        return target
+    try:
+        fs.download_file(path, target)
+    except StorageNotFoundError as exc:
+        raise StudyInputError(
+            f"input {fs.url(path)} is missing from the study: it was deleted or never uploaded; "
+            "re-create the study (Study.create(..., overwrite=True))"
+        ) from exc
+    if _sha256_of(target) != sha:
+        target.unlink(missing_ok=True)
+        raise StudyInputError(f"input {fs.url(path)} does not match its content hash {sha[:12]}...")
+    return target
+
+
+def fetch_inputs(fs: FileSystem, entries: Sequence[JobEntry]) -> dict[str, Path]:
+    """Local copies of every distinct model and weather file the entries need, in parallel."""
+    wanted: dict[str, str] = {}
+    for entry in entries:
+        wanted[entry.model_path] = entry.model_sha256
+        if entry.weather_path and entry.weather_sha256:
+            wanted[entry.weather_path] = entry.weather_sha256
+    if not wanted:
+        return {}
+    with cf.ThreadPoolExecutor(max_workers=min(_FETCH_THREADS, len(wanted))) as pool:
+        local = dict(zip(wanted, pool.map(lambda p: _fetch_one(fs, p, wanted[p]), wanted), strict=True))
+    return local
+
+
+def lease_text(entry: JobEntry, worker: str) -> str:
+    now = datetime.now(timezone.utc)
+    timeout = float(entry.flags.get("timeout", 3600.0)) + LEASE_MARGIN
+    return json.dumps(
+        {
+            "job": entry.id,
+            "worker": worker,
+            "started_at": now.isoformat(timespec="seconds"),
+            "expires_at": (now + timedelta(seconds=timeout)).isoformat(timespec="seconds"),
+        }
+    )
+
+
+def _failure_status(entry: JobEntry, result: JobResult) -> RunStatus:
+    """A done-marker for a job that raised before EnergyPlus could run (bad model...)."""
+    return RunStatus(
+        success=False,
+        exit_code=None,
+        runtime_seconds=0.0,
+        energyplus_version="",
+        epcloud_version=__version__,
+        model_sha256=entry.model_sha256,
+        weather_sha256=entry.weather_sha256,
+        output_prefix=str(entry.flags.get("output_prefix", "eplus")),
+        fatal_message=getattr(result, "error", None),
+    )
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job this worker stored: its entry, outcome, and summary (with its token) for the shard digest."""
+
+    entry: JobEntry
+    success: bool
+    token: str
+    summary: dict[str, Any]
+
+
+@dataclass
+class _JobRunner:
+    """Runs one study job at a time on a local core and lands it in the store, done-marker last."""
+
+    fs: FileSystem
+    info: StudyInfo
+    inputs: dict[str, Path]
+    workdir: Path
+    energyplus: EngineInput
+    running: RunningProcesses
+    stop: threading.Event
+    worker: str
+
+    def __call__(self, entry: JobEntry, stale: Sequence[str] = ()) -> Finished | None:
+        """The stored job; None when stopped (the job stays pending)."""
+        if self.stop.is_set():
+            return None
+        lease = layout.lease_path(entry.id)
+        self.fs.write_text(lease, lease_text(entry, self.worker))
+        run_dir = self.workdir / entry.id
+        try:
+            return self._run(entry, run_dir, stale)
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            with contextlib.suppress(Exception):  # an expired lease is harmless; never mask the result
+                self.fs.remove(lease)
+
+    def _run(self, entry: JobEntry, run_dir: Path, stale: Sequence[str]) -> Finished | None:
+        flags = {k: v for k, v in entry.flags.items() if k != "extra_args"}
+        job = SimulationJob(
+            model=str(self.inputs[entry.model_path]),
+            weather=str(self.inputs[entry.weather_path]) if entry.weather_path else None,
+            label=entry.label or entry.id,
+            output_dir=run_dir,
+            extra_args=entry.flags.get("extra_args") or None,
+            **flags,
+        )
+        result = run_job(job, fs=None, cache=None, energyplus=self.energyplus, running=self.running)
+        try:
+            if self.stop.is_set():  # killed by the stop, or finished just as it came: redo it later
+                return None
+            run_dir.mkdir(parents=True, exist_ok=True)
+            summary = summarize(entry, result, self.info.variables)
+            data = encode_summary(summary)
+            (run_dir / layout.SUMMARY_FILE).write_bytes(data)
+            if not (run_dir / STATUS_FILENAME).is_file():
+                _failure_status(entry, result).write(run_dir)
+        finally:
+            result.close()
+        for path in stale:  # leftovers of an attempt that was killed half-way
+            self.fs.remove(path)
+        upload_outputs(run_dir, self.fs, entry.result_dir, policy=_POLICY, output_prefix=job.output_prefix)
+        token = summary_token(data)
+        self.fs.write_bytes(layout.done_path(entry.shard, entry.id, summary["status"], token), data)
+        log.info("job %s %s", entry.id, summary["status"])
+        return Finished(entry, bool(result.success), token, summary)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class _ShardState:
+    """What one listing of a shard's results and one of its done index say about each job."""
+
+    results: dict[str, set[str]]
+    done: dict[str, list[str]]
+
+
+def _shard_state(fs: FileSystem, shard: int) -> _ShardState:
+    done: dict[str, list[str]] = {}
+    for info in fs.list_files(f"{layout.DONE}/shard-{shard:05d}"):
+        parts = layout.split_done_path(info.path)
+        if parts is not None:
+            done.setdefault(parts[1], []).append(info.path)
+    return _ShardState(study_jobs_state(fs, shard), done)
+
+
+def _repair_index(fs: FileSystem, entry: JobEntry) -> None:
+    """Write the done-index key of a job whose worker died between its done-marker and its index key."""
+    data = fs.read_bytes(f"{entry.result_dir}/{layout.SUMMARY_FILE}")
+    status = str(json.loads(data).get("status", "failed"))
+    fs.write_bytes(layout.done_path(entry.shard, entry.id, status, summary_token(data)), data)
+    log.info("job %s: done-index key restored", entry.id)
+
+
+def _pending(fs: FileSystem, entries: Sequence[JobEntry]) -> tuple[list[tuple[JobEntry, list[str]]], int]:
+    """Entries without a done-marker (with what an interrupted attempt left), and how many are done."""
+    states: dict[int, _ShardState] = {}
+    todo: list[tuple[JobEntry, list[str]]] = []
+    repair: list[JobEntry] = []
+    for entry in entries:
+        if entry.shard not in states:
+            states[entry.shard] = _shard_state(fs, entry.shard)
+        state = states[entry.shard]
+        names = state.results.get(entry.id, set())
+        indexed = state.done.get(entry.id, [])
+        if STATUS_FILENAME in names:
+            if not indexed:
+                repair.append(entry)
+            continue
+        leftovers = [f"{entry.result_dir}/{name}" for name in sorted(names)]
+        todo.append((entry, indexed + leftovers))
+    for entry in repair:
+        _repair_index(fs, entry)
+    return todo, len(entries) - len(todo)
+
+
+def write_digests(fs: FileSystem, finished: Sequence[Finished]) -> None:
+    """One object per shard with the summaries this run stored, so collect reads a shard in one GET."""
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    by_shard: dict[int, dict[str, Any]] = {}
+    for item in finished:
+        by_shard.setdefault(item.entry.shard, {})[item.entry.id] = {
+            "token": item.token,
+            "summary": item.summary,
+        }
+    for shard, jobs in by_shard.items():
+        document = {"format": 1, "shard": shard, "jobs": jobs}
+        fs.write_bytes(
+            layout.digest_path(shard, run_id), json.dumps(document, separators=(",", ":")).encode()
+        )
+
+
+def run_entries(
+    fs: FileSystem,
+    info: StudyInfo,
+    entries: Sequence[JobEntry],
+    *,
+    max_workers: int | None = None,
+    energyplus: EngineInput = None,
+    stop: threading.Event | None = None,
+    shards: tuple[int, ...] = (),
+) -> ShardReport:
+    """Run the entries not yet done, ``max_workers`` (default: usable CPUs) at a time.
+
+    Raises `WorkerInterrupted` when ``stop`` is set: running engines are killed, their jobs stay pending.
+    """
+    start = time.perf_counter()
+    stop = stop or threading.Event()
+    todo, skipped = _pending(fs, entries)
+    log.info("%d jobs to run, %d already done", len(todo), skipped)
+    if not todo:
+        return ShardReport(shards, skipped=skipped, wall_seconds=time.perf_counter() - start)
+    inputs = fetch_inputs(fs, [entry for entry, _ in todo])
+    running = RunningProcesses()
+    finished: list[Finished] = []
+    errors: list[BaseException] = []
+    workers = min(max_workers or usable_cpus(), len(todo))
+    with tempfile.TemporaryDirectory(prefix="epcloud-worker-") as workdir:
+        runner = _JobRunner(fs, info, inputs, Path(workdir), energyplus, running, stop, worker_name())
+        pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epcloud-worker")
+        futures = {pool.submit(runner, entry, stale): entry for entry, stale in todo}
+        try:
+            waiting = set(futures)
+            while waiting and not stop.is_set():
+                done, waiting = cf.wait(waiting, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:
+                        log.error("job %s could not be stored: %s", futures[future].id, exc)
+                        errors.append(exc)
+                        continue
+                    if outcome is not None:
+                        finished.append(outcome)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            if stop.is_set():
+                log.warning("stop requested: killing running EnergyPlus; unfinished jobs stay pending")
+                running.kill_all()
+                for future in futures:
+                    future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            with contextlib.suppress(Exception):  # a digest only speeds collect up; never mask the outcome
+                write_digests(fs, finished)
+    succeeded = sum(1 for item in finished if item.success)
+    report = ShardReport(
+        shards,
+        succeeded=succeeded,
+        failed=len(finished) - succeeded,
+        skipped=skipped,
+        pending=len(todo) - len(finished),
+        wall_seconds=time.perf_counter() - start,
+    )
+    if stop.is_set():
+        raise WorkerInterrupted(
+            f"stopped: {report.ran} jobs finished, {report.pending} left pending for the next run"
+        )
+    if errors:
+        raise StudyError(f"{len(errors)} jobs ran but could not be stored; first error: {errors[0]}")
+    return report
+
+
+def _run_remote(
+    fs: FileSystem, info: StudyInfo, entry: JobEntry, stale: list[str], energyplus: Any
+) -> Finished | None:
+    """One job on an executor's worker (another process or machine): fetch, run, store."""
+    inputs = fetch_inputs(fs, [entry])
+    with tempfile.TemporaryDirectory(prefix="epcloud-worker-") as workdir:
+        runner = _JobRunner(
+            fs, info, inputs, Path(workdir), energyplus, RunningProcesses(), threading.Event(), worker_name()
+        )
+        return runner(entry, stale)
+
+
+def run_on_executor(
+    fs: FileSystem, info: StudyInfo, executor: object, energyplus: EngineInput = None
+) -> ShardReport:
+    """Run every pending job of the study on an Executor or a Dask client, one task per job."""
+    start = time.perf_counter()
+    shards = tuple(range(info.shard_count))
+    entries = [entry for shard in shards for entry in read_shard(fs, shard)]
+    todo, skipped = _pending(fs, entries)
+    submit = submitter(executor)
+    futures = [submit(_run_remote, fs, info, entry, stale, energyplus) for entry, stale in todo]
+    finished: list[Finished] = []
+    try:
+        for future in cf.as_completed(futures):
+            outcome = future.result()
+            if outcome is not None:
+                finished.append(outcome)
+    except BaseException:
+        submit.cancel()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            write_digests(fs, finished)
+    succeeded = sum(1 for item in finished if item.success)
+    return ShardReport(
+        shards,
+        succeeded=succeeded,
+        failed=len(finished) - succeeded,
+        skipped=skipped,
+        wall_seconds=time.perf_counter() - start,
+    )
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals: Sequence[int] = (signal.SIGTERM,)) -> Iterator[threading.Event]:
+    """An event set when one of ``signals`` arrives (main thread only); the old handlers come back after."""
+    stop = threading.Event()
+
+    def handle(_signum: int, _frame: object) -> None:
+        stop.set()  # only this: logging or I/O in a signal handler can deadlock the main thread
+
+    previous = {sig: signal.signal(sig, handle) for sig in signals}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
