@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from epcloud.errors import ResultNotFoundError
+from epcloud.storage.localio import write_atomically
 
 if TYPE_CHECKING:
     from epcloud.storage import AsyncFileSystem, FileInfo, FileSystem
@@ -63,6 +64,15 @@ class LocalRunFiles:
         return [Path(shutil.copy2(self.run_dir / name, local_dir / name)) for name in self.names()]
 
 
+# Files up to this size come in one GET (their size is known from the listing); larger ones go through
+# the store's managed download (parallel ranged GETs), which costs a HEAD and a transfer pool per file.
+_SINGLE_GET_BYTES = 8 * 1024 * 1024
+
+
+def _write_bytes(target: Path, data: bytes) -> None:
+    write_atomically(target, lambda tmp: Path(tmp).write_bytes(data))
+
+
 def _join(folder: str, name: str) -> str:
     return f"{folder.rstrip('/')}/{name}" if folder else name
 
@@ -86,6 +96,9 @@ class _RemoteListing:
 
     def names(self) -> list[str]:
         return sorted(self.files)
+
+    def single_get(self, name: str) -> bool:
+        return self.files[name].size <= _SINGLE_GET_BYTES
 
     def cached_path(self, name: str) -> Path:
         info = self.files[name]
@@ -112,14 +125,21 @@ class RemoteRunFiles(_RemoteListing):
         target = self.cached_path(name)
         with self._lock:
             if not target.is_file():
-                self.fs.download_file(_join(self.folder, name), target)
+                self._get(name, target)
         return target
+
+    def _get(self, name: str, target: Path) -> None:
+        path = _join(self.folder, name)
+        if self.single_get(name):
+            _write_bytes(target, self.fs.read_bytes(path))
+        else:
+            self.fs.download_file(path, target)
 
     def download(self, local_dir: Path, max_workers: int = 8) -> list[Path]:
         """Every file of the run into ``local_dir``: one listing, parallel GETs."""
         names = self.names()
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
-            list(pool.map(lambda n: self.fs.download_file(_join(self.folder, n), local_dir / n), names))
+            list(pool.map(lambda n: self._get(n, local_dir / n), names))
         return [local_dir / n for n in names]
 
 
@@ -157,8 +177,16 @@ class AsyncRemoteRunFiles(_RemoteListing):
         target = self.cached_path(name)
         async with self._lock:
             if not target.is_file():
-                await self.fs.download_file(_join(self.folder, name), target)
+                await self._get(name, target)
         return target
+
+    async def _get(self, name: str, target: Path) -> None:
+        path = _join(self.folder, name)
+        if self.single_get(name):
+            data = await self.fs.read_bytes(path)
+            await asyncio.to_thread(_write_bytes, target, data)
+        else:
+            await self.fs.download_file(path, target)
 
     def download(self, local_dir: Path) -> list[Path]:
         raise RuntimeError("use `await result.async_download(local_dir)` for a run opened asynchronously")
@@ -169,7 +197,7 @@ class AsyncRemoteRunFiles(_RemoteListing):
 
         async def one(name: str) -> Path:
             async with gate:
-                await self.fs.download_file(_join(self.folder, name), local_dir / name)
+                await self._get(name, local_dir / name)
             return local_dir / name
 
         return list(await asyncio.gather(*(one(n) for n in self.names())))
