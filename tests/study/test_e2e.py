@@ -44,6 +44,11 @@ def _env(s3_options: dict[str, str], cache: Path) -> dict[str, str]:
 
 def _no_half_result_is_done(fs: S3FileSystem) -> set[str]:
     """Every job with a done-marker has its summary and SQL output; returns the done jobs."""
+    # The index is listed first: a key seen there was written after its marker, so the marker listing
+    # taken afterwards must show it, even while workers are still running.
+    indexed = {
+        parts[1] for info in fs.list_files(layout.DONE) if (parts := layout.split_done_path(info.path))
+    }
     files: dict[str, set[str]] = {}
     for info in fs.list_files(layout.RESULTS):
         parts = layout.split_result_path(info.path)
@@ -52,9 +57,6 @@ def _no_half_result_is_done(fs: S3FileSystem) -> set[str]:
     done = {job for job, names in files.items() if STATUS_FILENAME in names}
     for job in done:
         assert {layout.SUMMARY_FILE, "eplusout.sql", "eplusout.err"} <= files[job], job
-    indexed = {
-        parts[1] for info in fs.list_files(layout.DONE) if (parts := layout.split_done_path(info.path))
-    }
     assert indexed <= done  # the index never runs ahead of the done-markers
     return done
 
