@@ -114,7 +114,9 @@ def main() -> None:
             output += f"\n(exit {run.returncode})\n" + "\n".join(run.stderr.strip().splitlines()[-10:])
         lines += [f"## {script}", "", what, "", "```", output, "```", f"({took:.0f} s)", ""]
         print(f"{script}: {took:.0f} s, exit {run.returncode}", flush=True)
+    lines += ["## Chart", "", "![epcloud and idfkit 1.1.1 against the raw engine](results.svg)", ""]
     (HERE / "RESULTS.md").write_text("\n".join(lines))
+    subprocess.run([sys.executable, str(HERE / "chart.py")], check=True, cwd=HERE)
 
 
 if __name__ == "__main__":

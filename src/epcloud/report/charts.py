@@ -69,11 +69,17 @@ def bar_chart(title: str, values: Mapping[str, float], unit: str = "") -> str:
             f'height="{h:.1f}" fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(name)}: '
             f"{_number(value)} {escape(unit)}</title></rect>"
         )
-        body.append(
-            f'<text x="{x + slot * 0.35:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle" '
-            f'font-size="12">{escape(name)} ({_number(value)})</text>'
+        cx, cy = x + slot * 0.35, _H - _BOTTOM + 14
+        # Many bars: slanted labels, so long names do not run into each other.
+        slant = (
+            f' text-anchor="end" transform="rotate(-30 {cx:.1f} {cy})"'
+            if len(values) > 4
+            else (' text-anchor="middle"')
         )
-    return _svg(title, body)
+        body.append(
+            f'<text x="{cx:.1f}" y="{cy}"{slant} font-size="12">{escape(name)} ({_number(value)})</text>'
+        )
+    return _svg(title, body, height=_H + (70 if len(values) > 4 else 0))
 
 
 def histogram(title: str, values: Sequence[float], bins: int = 12, unit: str = "") -> str:
