@@ -101,8 +101,7 @@ class _RemoteListing:
         return self.files[name].size <= _SINGLE_GET_BYTES
 
     def cached_path(self, name: str) -> Path:
-        info = self.files[name]
-        version = info.etag or f"{info.size}-{info.mtime}"
+        version = self.files[name].version
         digest = hashlib.sha256(f"{self.location}\n{name}\n{version}".encode()).hexdigest()[:40]
         return cache_root() / digest[:2] / digest / name
 

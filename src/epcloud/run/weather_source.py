@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from epcloud.errors import StorageNotFoundError, WeatherFileNotFoundError
 
 if TYPE_CHECKING:
-    from epcloud.storage import AsyncFileSystem, FileSystem
+    from epcloud.storage import AsyncFileSystem, FileInfo, FileSystem
 
 __all__ = ["async_fetch_weather", "fetch_weather", "weather_cache_dir"]
 
@@ -43,6 +43,11 @@ def _cached(identity: str, name: str) -> Path:
     """Cache slot for one remote file version (URL + ETag, or URL + size/mtime)."""
     digest = hashlib.sha256(identity.encode()).hexdigest()[:40]
     return weather_cache_dir() / digest[:2] / digest / name
+
+
+def _store_slot(url: str, info: FileInfo, path: str) -> Path:
+    """Cache slot of one version of a weather file in a store."""
+    return _cached(f"{url}\n{info.version}", Path(path).name)
 
 
 def _is_url(text: str) -> bool:
@@ -69,7 +74,7 @@ def _from_store(fs: FileSystem, path: str, shown: str) -> Path:
         info = fs.stat(path)
     except StorageNotFoundError as exc:
         raise WeatherFileNotFoundError(shown) from exc
-    target = _cached(f"{fs.url(path)}\n{info.etag or f'{info.size}-{info.mtime}'}", Path(path).name)
+    target = _store_slot(fs.url(path), info, path)
     with _lock_for(str(target)):
         if not target.is_file():
             fs.download_file(path, target)
@@ -108,7 +113,7 @@ async def async_fetch_weather(weather: WeatherInput, fs: AsyncFileSystem | None 
         info = await fs.stat(path)
     except StorageNotFoundError as exc:
         raise WeatherFileNotFoundError(fs.url(path)) from exc
-    target = _cached(f"{fs.url(path)}\n{info.etag or f'{info.size}-{info.mtime}'}", Path(path).name)
+    target = _store_slot(fs.url(path), info, path)
     if not target.is_file():
         await fs.download_file(path, target)
     return target

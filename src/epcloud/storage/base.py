@@ -24,6 +24,11 @@ class FileInfo:
     etag: str | None = None
     mtime: float | None = None
 
+    @property
+    def version(self) -> str:
+        """What identifies this content of the file: its ETag, else its size and mtime."""
+        return self.etag or f"{self.size}-{self.mtime}"
+
 
 @runtime_checkable
 class FileSystem(Protocol):
