@@ -85,6 +85,20 @@ EXPECTED: dict[str, list[str]] = {
         r"roof-r2: success=True at s3://{bucket}/examples/dask/roof-r2",
         r"roof-r6: success=True at s3://{bucket}/examples/dask/roof-r6",
     ],
+    "cloud_workflow.py": [
+        r"^created <Study s3://{bucket}/examples/study-001 4 jobs in 2 shards>$",
+        r"^worker 0 \(exit code 0\): 2 succeeded, 0 failed, 0 already done in \d+\.\d s$",
+        r"^worker 1 \(exit code 0\): 2 succeeded, 0 failed, 0 already done in \d+\.\d s$",
+        r'^status: \{{"total": 4, "succeeded": 4, "failed": 0, "running": 0, "pending": 0\}}$',
+        r"^jobs\.parquet: 4 rows, \d+ columns$",
+        r"^mean design-day heating by wall R-value, GJ:\nwall_r\n1\.0 +\d+\.\d+\n4\.0 +\d+\.\d+$",
+        r"^timeseries: 192 rows of DistrictHeatingWater:Facility$",
+    ],
+    "cloud_workflow_dask.py": [
+        r"^on Dask: 2 succeeded, 0 failed$",
+        r"^roof-r2: succeeded, \d+\.\d s$",
+        r"^roof-r6: succeeded, \d+\.\d s$",
+    ],
 }
 
 
@@ -141,6 +155,8 @@ OWN_TEST = {
     "remote_results.py",
     "weather_download.py",
     "dask_cluster.py",
+    "cloud_workflow.py",
+    "cloud_workflow_dask.py",
 }
 
 
@@ -201,6 +217,19 @@ def test_s3_simulation_stores_the_run(
 def test_dask_cluster(tmp_path: Path, env: dict[str, str], s3_bucket: str) -> None:
     pytest.importorskip("distributed")
     run_example("dask_cluster.py", tmp_path, env, bucket=s3_bucket)
+
+
+def test_cloud_workflow(tmp_path: Path, env: dict[str, str], s3_bucket: str, s3_fs_root: Any) -> None:
+    out = run_example("cloud_workflow.py", tmp_path, env, bucket=s3_bucket)
+    heating = dict(re.findall(r"^([14]\.0) +(\d+\.\d+)$", out, re.MULTILINE))
+    assert 0 < float(heating["4.0"]) < float(heating["1.0"])  # better walls, less heating
+    assert s3_fs_root.exists("examples/study-001/jobs.parquet")
+    assert s3_fs_root.list_files("examples/study-001/timeseries")
+
+
+def test_cloud_workflow_dask(tmp_path: Path, env: dict[str, str], s3_bucket: str) -> None:
+    pytest.importorskip("distributed")
+    run_example("cloud_workflow_dask.py", tmp_path, env, bucket=s3_bucket)
 
 
 @pytest.fixture

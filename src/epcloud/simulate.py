@@ -142,6 +142,7 @@ def _finish(
             "readvars": opts.readvars,
             "extra_args": list(opts.extra_args),
         },
+        outputs={e.name: e.stat().st_size for e in os.scandir(run_dir) if e.is_file()},
     )
     status.write(run_dir)
     if opts.readvars and not (run_dir / output_name("csv", prefix)).is_file():
@@ -178,10 +179,13 @@ def _store_destination(fs: object, output_dir: str | os.PathLike[str] | None) ->
 
 def _stored_result(local: SimulationResult, fs: Any, dest: str) -> SimulationResult:
     """The result of a run whose outputs now live in the store; the local folder is removed."""
-    local.close()
     from epcloud.results.runfiles import AsyncRemoteRunFiles, RemoteRunFiles
 
     files = AsyncRemoteRunFiles(fs, dest) if _is_async(fs) else RemoteRunFiles(fs, dest)
+    status_file = local.run_dir / STATUS_FILENAME
+    if status_file.is_file():  # the bytes just uploaded: outputs are then fetched without a listing
+        files.adopt_status(status_file.read_bytes())
+    local.close()
     result = SimulationResult(
         Path(dest),
         success=local.success,
@@ -288,9 +292,10 @@ def _land_cached(
     if cache.copy_to_store(entry, fs, dest, names):
         from epcloud.results.runfiles import RemoteRunFiles
 
-        status = RunStatus.from_json(cache.fs.read_text(f"{entry.folder}/{STATUS_FILENAME}"))
+        files = RemoteRunFiles(fs, dest)
+        status = files.adopt_status(cache.fs.read_bytes(f"{entry.folder}/{STATUS_FILENAME}"))
         log.info("cache hit %s: copied in the store to %s", entry.key[:12], fs.url(dest))
-        return _cached_result(Path(dest), status, files=RemoteRunFiles(fs, dest))
+        return _cached_result(Path(dest), status, files=files)
     local = _fetch_cached(cache, entry, None, prefix)
     with _removed_on_error(local.run_dir, True):
         upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)

@@ -19,6 +19,7 @@ from epcloud.errors import (
 from epcloud.examples import Shoebox
 from epcloud.model import load_idf
 from epcloud.results.result import SimulationResult
+from epcloud.run.prepare import RunOptions, prepare_run
 from epcloud.run.status import STATUS_FILENAME
 from epcloud.simulate import simulate
 from procs import engine_processes
@@ -100,6 +101,27 @@ def test_simple_sqlite_option_upgraded_to_tabular(tmp_path: Path) -> None:
     text = Shoebox().to_idf().replace("Output:SQLite, SimpleAndTabular;", "Output:SQLite, Simple;")
     with simulate(load_idf(text), None, output_dir=tmp_path, design_day=True) as result:
         assert result.sql.get_tabular_data(table_name="End Uses")
+
+
+@pytest.mark.parametrize(
+    ("sqlite", "kept_as_written"),
+    [("", True), ("Output:SQLite, SimpleAndTabular;", True), ("Output:SQLite, Simple;", False)],
+)
+def test_model_file_runs_as_written(tmp_path: Path, sqlite: str, kept_as_written: bool) -> None:
+    """A model file runs with the user's own text (comments kept); only a wrong Output:SQLite is rewritten."""
+    text = "! my own comment\n" + Shoebox().to_idf().replace("Output:SQLite, SimpleAndTabular;", sqlite)
+    path = tmp_path / "model.idf"
+    path.write_text(text)
+    plan = prepare_run(path, None, options=RunOptions(design_day=True))
+    assert plan.model_text.startswith("! my own comment") is kept_as_written
+    assert len(load_idf(plan.model_text)["Output:SQLite"]) == 1
+    assert load_idf(plan.model_text)["Output:SQLite"].one().option_type == "SimpleAndTabular"
+    assert plan.model_sha256 == hashlib.sha256(plan.model_text.encode()).hexdigest()
+    if not sqlite:
+        with simulate(path, None, output_dir=tmp_path / "run", design_day=True) as result:
+            assert result.success
+            assert (tmp_path / "run" / "in.idf").read_text() == plan.model_text
+            assert result.sql.get_tabular_data(table_name="End Uses")
 
 
 @pytest.mark.parametrize(

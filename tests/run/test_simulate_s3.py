@@ -85,14 +85,47 @@ def test_reopen_and_five_queries_download_sql_once(
             sql.list_variables()
             sql.list_environments()
             sql.get_tabular_data(table_name="End Uses")
-        sql_gets = counts["GetObject"]
-        # a second open in this or another process finds the SQL in the cache: listing + status only
+        first_open = dict(counts)
+        # a second open in this or another process finds the SQL in the cache: the status GET only
         with SimulationResult.from_directory("q", fs=reader) as again:
             again.sql.get_timeseries(TEMP)
-    assert sql_gets == 2  # the status file and the SQL file
-    assert counts["GetObject"] == 2
-    assert counts["ListObjectsV2"] == 2
+    assert first_open == {"GetObject": 2}  # the status file, then the SQL file; no listing
+    assert dict(counts) == {"GetObject": 3}
     assert any(private_cache.rglob("eplusout.sql"))
+
+
+def test_simulated_result_reads_sql_with_one_get(s3_fs: S3FileSystem) -> None:
+    result = simulate(load_idf(Shoebox().to_idf()), None, output_dir="one-get", fs=s3_fs, design_day=True)
+    assert result.status.outputs["eplusout.sql"] > 0 and STATUS_FILENAME not in result.status.outputs
+    with count_requests(s3_fs) as counts:
+        assert result.sql.list_variables()
+    assert dict(counts) == {"GetObject": 1}
+
+
+def test_output_left_out_of_the_upload_is_absent(s3_fs: S3FileSystem) -> None:
+    simulate(
+        load_idf(Shoebox().to_idf()), None, output_dir="sql-only", fs=s3_fs, design_day=True, upload=["*.sql"]
+    )
+    reopened = SimulationResult.from_directory("sql-only", fs=s3_fs)
+    assert "eplusout.err" in reopened.status.outputs  # the run wrote it; it was not uploaded
+    with count_requests(s3_fs) as counts:
+        assert reopened.err_path is None and reopened.err_path is None
+    assert dict(counts) == {"GetObject": 1}  # asked once: the store does not have it
+    assert reopened.sql.list_variables()
+
+
+def test_status_without_output_sizes_falls_back_to_the_listing(s3_fs: S3FileSystem) -> None:
+    """Runs stored by an epcloud that did not record output sizes still open (with one listing)."""
+    import json
+
+    simulate(load_idf(Shoebox().to_idf()), None, output_dir="older", fs=s3_fs, design_day=True)
+    status = json.loads(s3_fs.read_text(f"older/{STATUS_FILENAME}"))
+    del status["outputs"]
+    s3_fs.write_text(f"older/{STATUS_FILENAME}", json.dumps(status))
+    with count_requests(s3_fs) as counts:
+        reopened = SimulationResult.from_directory("older", fs=s3_fs)
+        assert reopened.success and reopened.sql.list_variables()
+    assert dict(counts) == {"GetObject": 2, "ListObjectsV2": 1}
 
 
 def test_batch_download(s3_fs: S3FileSystem, tmp_path: Path) -> None:
@@ -179,8 +212,10 @@ async def test_async_simulate_to_s3(
         load_idf(Shoebox().to_idf()), None, output_dir="arun", fs=async_s3_fs, design_day=True
     )
     assert result.success
-    reopened = await SimulationResult.async_from_directory("arun", async_s3_fs)
-    await reopened.async_fetch("sql")
+    with count_requests(async_s3_fs) as counts:
+        reopened = await SimulationResult.async_from_directory("arun", async_s3_fs)
+        await reopened.async_fetch("sql")
+    assert dict(counts) == {"GetObject": 2}  # the status, then the SQL; no listing
     assert reopened.sql.get_timeseries(TEMP).values == local_reference.sql.get_timeseries(TEMP).values
     files = await reopened.async_download(tmp_path / "copy")
     assert (tmp_path / "copy" / "eplusout.sql").stat().st_size == reopened.sql_path.stat().st_size

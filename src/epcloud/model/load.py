@@ -12,18 +12,20 @@ from epcloud.model.document import IDFDocument, version_of
 from epcloud.model.idf_parser import parse_idf, resolve_types
 from epcloud.model.schema import Schema, get_schema
 
-__all__ = ["load_epjson", "load_idf", "new_document"]
+__all__ = ["load_epjson", "load_idf", "new_document", "read_model_text"]
 
 ModelSource = str | os.PathLike[str]
 
 
 def load_idf(path_or_text: ModelSource, *, schema: Schema | None = None, check_version: bool = True,
-             allow_unknown_types: bool = False) -> IDFDocument:
+             allow_unknown_types: bool = False, source: str | None = None) -> IDFDocument:
     """Reads an IDF model from a path, or from IDF text (a string with a newline or ';').
 
     Unknown object types are an error unless `allow_unknown_types` (they are then kept as written).
+    `source` names IDF text in error messages (e.g. the file or URL it came from).
     """
-    text, source = _read(path_or_text)
+    text, read_from = read_model_text(path_or_text)
+    source = source or read_from
     schema = schema or get_schema()
     raw = parse_idf(text, source)
     if check_version:
@@ -41,7 +43,7 @@ def load_epjson(path_or_text_or_dict: ModelSource | dict[str, Any], *, schema: S
     if isinstance(path_or_text_or_dict, dict):
         data, text, source = path_or_text_or_dict, None, "<dict>"
     else:
-        text, source = _read(path_or_text_or_dict)
+        text, source = read_model_text(path_or_text_or_dict)
         data = epjson.read_json(text, source)
     if check_version:
         _check_version(epjson.version_in(data), schema, source)
@@ -58,7 +60,7 @@ def new_document(version: str | None = None, *, schema: Schema | None = None) ->
     return doc
 
 
-def _read(path_or_text: ModelSource) -> tuple[str, str]:
+def read_model_text(path_or_text: ModelSource) -> tuple[str, str]:
     """The text and its source name: a Path, or a str without newline or ';', is a file to read."""
     if isinstance(path_or_text, str) and ("\n" in path_or_text or ";" in path_or_text
                                           or path_or_text.lstrip().startswith("{")):

@@ -89,12 +89,14 @@ class SimulationResult:
             run_dir = Path(fs.url(path)) if fs is not None else Path(path)
             if not run_dir.is_dir():
                 raise ResultNotFoundError(f"run directory not found: {run_dir}")
-            return cls._open(run_dir, LocalRunFiles(run_dir), output_prefix)
+            local = LocalRunFiles(run_dir)
+            return cls._open(run_dir, local, output_prefix, local.read_status())
         from epcloud.results.runfiles import RemoteRunFiles
         from epcloud.storage.paths import normalize_path
 
         folder = normalize_path(path)
-        return cls._open(Path(folder), RemoteRunFiles(fs, folder), output_prefix)
+        files = RemoteRunFiles(fs, folder)
+        return cls._open(Path(folder), files, output_prefix, files.read_status())
 
     @classmethod
     async def async_from_directory(
@@ -106,17 +108,18 @@ class SimulationResult:
 
         folder = normalize_path(path)
         files = AsyncRemoteRunFiles(fs, folder)
-        await files.fetch(STATUS_FILENAME)
-        if STATUS_FILENAME not in files.files:
-            await files.fetch(output_name("err", output_prefix or "eplus"))
-        return cls._open(Path(folder), files, output_prefix)
+        status = await files.read_status()
+        if status is None:
+            await files.list()
+            prefix = output_prefix or _guess_prefix(files.names())
+            await files.fetch(output_name("err", prefix))
+        return cls._open(Path(folder), files, output_prefix, status)
 
     @classmethod
-    def _open(cls, run_dir: Path, files: RunFiles, output_prefix: str | None) -> SimulationResult:
-        path = files.local(STATUS_FILENAME)
-        status = RunStatus.from_json(path.read_text("utf-8"), str(path)) if path is not None else None
-        names = files.names()
-        prefix = output_prefix or (status.output_prefix if status else None) or _guess_prefix(names)
+    def _open(
+        cls, run_dir: Path, files: RunFiles, output_prefix: str | None, status: RunStatus | None
+    ) -> SimulationResult:
+        prefix = output_prefix or (status.output_prefix if status else None) or _guess_prefix(files.names())
         if status is not None:
             return cls(
                 run_dir,

@@ -1,7 +1,9 @@
 """Where a run's files are: a local folder, or a folder in a store fetched on demand into a local cache.
 
-A remote run is listed once (names, sizes, ETags); a file is downloaded the first time it is needed into
-a cache keyed by its location and ETag, so a second open — in this process or another — reuses it.
+A remote run is opened with one GET of its status file, whose digest names this version of the run and
+which records the size of every output: an output is then downloaded with one GET, the first time it is
+needed, into a cache keyed by location and that digest, so a second open — in this process or another —
+reuses it. Files the status does not record are found through one listing (names, sizes, ETags).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from epcloud.errors import ResultNotFoundError
+from epcloud.errors import ResultNotFoundError, StorageNotFoundError
+from epcloud.run.status import STATUS_FILENAME, RunStatus
 from epcloud.storage.localio import write_atomically
 
 if TYPE_CHECKING:
@@ -55,6 +58,10 @@ class LocalRunFiles:
     def names(self) -> list[str]:
         return sorted(entry.name for entry in os.scandir(self.run_dir) if entry.is_file())
 
+    def read_status(self) -> RunStatus | None:
+        path = self.run_dir / STATUS_FILENAME
+        return RunStatus.from_json(path.read_text("utf-8"), str(path)) if path.is_file() else None
+
     def local(self, name: str) -> Path | None:
         path = self.run_dir / name
         return path if path.is_file() else None
@@ -78,13 +85,24 @@ def _join(folder: str, name: str) -> str:
 
 
 class _RemoteListing:
-    """What sync and async remote runs share: the listing, the cache layout."""
+    """What sync and async remote runs share: the status digest, the listing, the cache layout."""
 
     files: dict[str, FileInfo]
 
     def __init__(self, url: str, folder: str) -> None:
         self.location = url
         self.folder = folder
+        self._run_tag: str | None = None
+        self._sizes: dict[str, int] = {}
+        self._absent: set[str] = set()  # recorded by the status, but not in the store (see `upload=`)
+
+    def adopt_status(self, data: bytes) -> RunStatus:
+        """Parse the run's status; its digest then stands for the version of every output it records."""
+        text = data.decode("utf-8", errors="replace")
+        status = RunStatus.from_json(text, _join(self.location, STATUS_FILENAME))
+        self._run_tag = hashlib.sha256(data).hexdigest()
+        self._sizes = {name: int(size) for name, size in status.outputs.items() if name != STATUS_FILENAME}
+        return status
 
     def _index(self, listing: list[FileInfo]) -> dict[str, FileInfo]:
         prefix = self.folder.rstrip("/") + "/" if self.folder else ""
@@ -97,11 +115,15 @@ class _RemoteListing:
     def names(self) -> list[str]:
         return sorted(self.files)
 
-    def single_get(self, name: str) -> bool:
-        return self.files[name].size <= _SINGLE_GET_BYTES
+    def recorded(self, name: str) -> bool:
+        """Whether the status records this output, so it is fetched without a listing."""
+        return self._run_tag is not None and name in self._sizes and name not in self._absent
+
+    def size(self, name: str) -> int:
+        return self._sizes[name] if self.recorded(name) else self.files[name].size
 
     def cached_path(self, name: str) -> Path:
-        version = self.files[name].version
+        version = f"run {self._run_tag}" if self.recorded(name) else self.files[name].version
         digest = hashlib.sha256(f"{self.location}\n{name}\n{version}".encode()).hexdigest()[:40]
         return cache_root() / digest[:2] / digest / name
 
@@ -118,18 +140,32 @@ class RemoteRunFiles(_RemoteListing):
     def files(self) -> dict[str, FileInfo]:  # type: ignore[override]
         return self._index(self.fs.list_files(self.folder))
 
+    def read_status(self) -> RunStatus | None:
+        try:
+            data = self.fs.read_bytes(_join(self.folder, STATUS_FILENAME))
+        except StorageNotFoundError:
+            return None
+        return self.adopt_status(data)
+
     def local(self, name: str) -> Path | None:
-        if name not in self.files:
+        recorded = self.recorded(name)
+        if name in self._absent or (not recorded and name not in self.files):
             return None
         target = self.cached_path(name)
         with self._lock:
             if not target.is_file():
-                self._get(name, target)
+                try:
+                    self._get(name, target)
+                except StorageNotFoundError:
+                    if not recorded:
+                        raise
+                    self._absent.add(name)  # the run made it, but it was not uploaded (see `upload=`)
+                    return None
         return target
 
     def _get(self, name: str, target: Path) -> None:
         path = _join(self.folder, name)
-        if self.single_get(name):
+        if self.size(name) <= _SINGLE_GET_BYTES:
             _write_bytes(target, self.fs.read_bytes(path))
         else:
             self.fs.download_file(path, target)
@@ -161,8 +197,15 @@ class AsyncRemoteRunFiles(_RemoteListing):
         if self._listing is None:
             self._listing = self._index(await self.fs.list_files(self.folder))
 
+    async def read_status(self) -> RunStatus | None:
+        try:
+            data = await self.fs.read_bytes(_join(self.folder, STATUS_FILENAME))
+        except StorageNotFoundError:
+            return None
+        return self.adopt_status(data)
+
     def local(self, name: str) -> Path | None:
-        if name not in self.files:
+        if name in self._absent or (not self.recorded(name) and name not in self.files):
             return None
         target = self.cached_path(name)
         if not target.is_file():
@@ -170,18 +213,26 @@ class AsyncRemoteRunFiles(_RemoteListing):
         return target
 
     async def fetch(self, name: str) -> Path | None:
-        await self.list()
-        if name not in self.files:
-            return None
+        recorded = self.recorded(name)
+        if not recorded:
+            await self.list()
+            if name not in self.files:
+                return None
         target = self.cached_path(name)
         async with self._lock:
             if not target.is_file():
-                await self._get(name, target)
+                try:
+                    await self._get(name, target)
+                except StorageNotFoundError:
+                    if not recorded:
+                        raise
+                    self._absent.add(name)
+                    return None
         return target
 
     async def _get(self, name: str, target: Path) -> None:
         path = _join(self.folder, name)
-        if self.single_get(name):
+        if self.size(name) <= _SINGLE_GET_BYTES:
             data = await self.fs.read_bytes(path)
             await asyncio.to_thread(_write_bytes, target, data)
         else:

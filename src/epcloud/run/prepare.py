@@ -14,6 +14,7 @@ from pathlib import Path
 from epcloud.engine import EnergyPlusConfig, default_energyplus, find_energyplus
 from epcloud.errors import ModelFileNotFoundError, VersionMismatchError, WeatherFileNotFoundError
 from epcloud.model import IDFDocument, get_schema, load_epjson, load_idf
+from epcloud.model.load import read_model_text
 
 __all__ = ["ModelInput", "RunOptions", "RunPlan", "prepare_run", "resolve_engine"]
 
@@ -104,17 +105,19 @@ def resolve_engine(energyplus: EngineInput) -> EnergyPlusConfig:
     return find_energyplus(energyplus)
 
 
-def _load_model(model: ModelInput, engine: EnergyPlusConfig) -> tuple[IDFDocument, str]:
-    """A private copy of the model, loaded with the schema of the engine that will run it."""
+def _load_model(model: ModelInput, engine: EnergyPlusConfig) -> tuple[IDFDocument, str, str | None]:
+    """A private copy of the model, loaded with the schema of the engine that will run it, its source
+    name, and the IDF text it was read from (None for a document or an epJSON file)."""
     if isinstance(model, IDFDocument):
-        return model.copy(), model.source
-    if isinstance(model, str) and ("\n" in model or ";" in model):
-        return load_idf(model, schema=get_schema(engine)), "<string>"
-    path = Path(model)
-    if not path.is_file():
-        raise ModelFileNotFoundError(str(path))
-    loader = load_epjson if path.suffix.lower() == ".epjson" else load_idf
-    return loader(path, schema=get_schema(engine)), str(path)
+        return model.copy(), model.source, None
+    if not (isinstance(model, str) and ("\n" in model or ";" in model)):
+        path = Path(model)
+        if not path.is_file():
+            raise ModelFileNotFoundError(str(path))
+        if path.suffix.lower() == ".epjson":
+            return load_epjson(path, schema=get_schema(engine)), str(path), None
+    text, source = read_model_text(model)
+    return load_idf(text, schema=get_schema(engine), source=source), source, text
 
 
 def _check_version(doc: IDFDocument, engine: EnergyPlusConfig, source: str) -> None:
@@ -126,15 +129,35 @@ def _check_version(doc: IDFDocument, engine: EnergyPlusConfig, source: str) -> N
         raise VersionMismatchError(doc.version, engine.version_string, source)
 
 
-def ensure_sqlite_output(doc: IDFDocument) -> None:
-    """Make the run write its SQLite file, tabular reports included (needed by `SQLResult`)."""
+def ensure_sqlite_output(doc: IDFDocument) -> bool:
+    """Make the run write its SQLite file, tabular reports included (needed by `SQLResult`).
+
+    Returns whether the model had to change.
+    """
     existing = doc["Output:SQLite"]
     if len(existing) == 0:
         doc.add("Output:SQLite", option_type="SimpleAndTabular")
-        return
+        return True
     sqlite = existing.one()
     if str(sqlite.option_type or "").lower() != "simpleandtabular":
         sqlite.option_type = "SimpleAndTabular"
+        return True
+    return False
+
+
+_SQLITE_OBJECT = "\nOutput:SQLite,\n    SimpleAndTabular;        !- Option Type\n"
+
+
+def _model_text(doc: IDFDocument, idf_text: str | None, as_epjson: bool) -> str:
+    """The text handed to the engine. IDF text the user wrote runs as written (comments and all),
+    with the Output:SQLite object appended when missing: no second serialisation on the hot path."""
+    had_sqlite = len(doc["Output:SQLite"]) > 0
+    changed = ensure_sqlite_output(doc)
+    if as_epjson:
+        return doc.to_epjson_text()
+    if idf_text is None or (changed and had_sqlite):
+        return doc.to_idf()
+    return idf_text if not changed else idf_text.rstrip() + "\n" + _SQLITE_OBJECT
 
 
 _hash_lock = threading.Lock()
@@ -181,14 +204,13 @@ def prepare_run(
     options = options or RunOptions()
     engine = resolve_engine(energyplus)
     weather_path = _resolve_weather(weather, options.design_day)
-    doc, source = _load_model(model, engine)
+    doc, source, idf_text = _load_model(model, engine)
     _check_version(doc, engine, source)
-    ensure_sqlite_output(doc)
+    is_epjson = isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".epjson")
+    text = _model_text(doc, idf_text, is_epjson)
     needs_expand = options.expand_objects and any(
         t.upper().startswith(_EXPANDED_PREFIXES) for t in doc.types()
     )
-    is_epjson = isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".epjson")
-    text = doc.to_epjson_text() if is_epjson else doc.to_idf()
     return RunPlan(
         engine=engine,
         model_text=text,

@@ -38,6 +38,9 @@ class RunStatus:
     severe_count: int = 0
     fatal_message: str | None = None
     flags: dict[str, Any] = field(default_factory=dict)
+    # Name → size of every file in the run folder when the run ended (this file excepted): a store
+    # reader fetches an output with one GET, no listing needed.
+    outputs: dict[str, int] = field(default_factory=dict)
     format: int = STATUS_FORMAT
 
     def to_json(self) -> str:
