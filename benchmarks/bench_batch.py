@@ -1,8 +1,10 @@
 """simulate_batch on 16 design-day jobs against the ideal: wall time / (Σ single raw runs / workers).
 
 Run by hand:  .venv/bin/python benchmarks/bench_batch.py [--repeat 3] [--jobs 16] [--no-idfkit]
-The 1.0 line is a perfect split of the raw engine time over the workers (the usable CPUs). idfkit 1.1.1's
-simulate_batch runs the same model files in its own venv (benchmarks/.venv-idfkit), never in ours.
+The 1.0 line is a perfect split of the raw engine time over the workers (the usable CPUs);
+`raw_parallel` runs the same raw engine commands that many at a time, the best any runner can do on this
+machine. idfkit 1.1.1's simulate_batch runs the same model files in its own venv
+(benchmarks/.venv-idfkit), never in ours.
 Rounds are interleaved (raw, epcloud, idfkit, raw, ...) so drift in machine load hits all alike.
 """
 
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench_simulate import ensure_idfkit
@@ -69,6 +72,21 @@ def raw_sum(exe: Path, models: list[Path]) -> float:
     return total
 
 
+def raw_parallel(exe: Path, models: list[Path], workers: int) -> float:
+    """The same raw engine runs, ``workers`` at a time: what this machine's cores give two engines at once."""
+
+    def one(model: Path) -> None:
+        out = Path(tempfile.mkdtemp(prefix="bench-raw-"))
+        subprocess.run([str(exe), "-d", str(out), "--design-day", str(model)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(out)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(one, models))
+    return time.perf_counter() - start
+
+
 def epcloud_batch(models: list[Path], workers: int) -> float:
     out = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     jobs = [SimulationJob(m, None, label=m.stem, output_dir=out / m.stem, design_day=True) for m in models]
@@ -103,9 +121,10 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-models-"))
     models = write_models(folder, args.jobs)
     epcloud_batch(models[:workers], workers)  # warm caches (engine probe, schema) outside the timing
-    times: dict[str, list[float]] = {"raw_sum": [], "epcloud": [], "idfkit": []}
+    times: dict[str, list[float]] = {"raw_sum": [], "raw_parallel": [], "epcloud": [], "idfkit": []}
     for _ in range(args.repeat):
         times["raw_sum"].append(raw_sum(engine.executable, models))
+        times["raw_parallel"].append(raw_parallel(engine.executable, models, workers))
         times["epcloud"].append(epcloud_batch(models, workers))
         if python is not None:
             took = idfkit_batch(python, models, workers, engine.install_dir)
@@ -113,10 +132,14 @@ def main() -> None:
                 times["idfkit"].append(took)
     ideal = statistics.median(times["raw_sum"]) / workers
     row: dict[str, object] = {"jobs": args.jobs, "workers": workers, "ideal_s": round(ideal, 3)}
-    for name in ("epcloud", "idfkit"):
+    for name in ("raw_parallel", "epcloud", "idfkit"):
         if times[name]:
             row[f"{name}_s"] = round(statistics.median(times[name]), 3)
             row[f"{name}_ratio"] = round(statistics.median(times[name]) / ideal, 3)
+    # Against the raw engine run the same way (N at a time): epcloud's own cost, without the slowdown
+    # that N engines at once suffer on this machine's shared cores and caches.
+    medians = {name: statistics.median(values) for name, values in times.items() if values}
+    row["epcloud_vs_raw_parallel"] = round(medians["epcloud"] / medians["raw_parallel"], 3)
     print(json.dumps(row), flush=True)
     shutil.rmtree(folder)
 

@@ -1,8 +1,8 @@
 """simulate() against the raw `energyplus` command line, and against idfkit 1.1.1's simulate().
 
-Run by hand:  .venv/bin/python benchmarks/bench_simulate.py [--repeat 7] [--no-idfkit]
+Run by hand:  .venv/bin/python benchmarks/bench_simulate.py [--repeat 11] [--no-idfkit]
 idfkit is installed into its own venv (benchmarks/.venv-idfkit), never into the project's.
-Runs are interleaved (raw, epcloud, idfkit, raw, ...) so drift in machine load hits all three alike.
+Runs are interleaved, in an order rotated each round, so drift in machine load hits all of them alike.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from epcloud.engine import find_energyplus
+from epcloud.engine import EnergyPlusConfig, find_energyplus
 from epcloud.run.prepare import prepare_run
 from epcloud.simulate import simulate
 
@@ -69,11 +70,14 @@ def raw_run(exe: Path, model: Path, weather: Path, mode: str) -> float:
     return elapsed
 
 
-def epcloud_run(model: Path, weather: Path, mode: str) -> float:
+def epcloud_run(model: Path, weather: Path, mode: str) -> tuple[float, float]:
+    """Wall time of simulate() (temp folder removal included, as for the raw run), and the part of it
+    spent outside the engine process (load, copy, status, cleanup): epcloud's own overhead."""
     start = time.perf_counter()
     with simulate(model, weather, annual=mode == "annual", design_day=mode == "design_day") as result:
         assert result.success, result.errors.summary()
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    return elapsed, elapsed - result.runtime_seconds
 
 
 def idfkit_run(python: Path, model: Path, weather: Path, mode: str, engine_dir: Path) -> float:
@@ -88,38 +92,63 @@ def idfkit_run(python: Path, model: Path, weather: Path, mode: str, engine_dir: 
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def rotated(names: list[str], round_: int) -> list[str]:
+    """The run order of one round: rotated each round so no variant always runs first or last."""
+    shift = round_ % len(names)
+    return names[shift:] + names[:shift]
+
+
+def measure(engine: EnergyPlusConfig, python: Path | None, model: Path, weather: Path, mode: str,
+            repeat: int) -> dict[str, object]:
+    epcloud_run(model, weather, mode)  # warm caches (engine probe, schema) outside the timing
+    # The model exactly as epcloud hands it to EnergyPlus (Output:SQLite ensured): running it raw
+    # separates what EnergyPlus spends writing the SQL file from epcloud's own overhead.
+    prepared = Path(tempfile.mkdtemp(prefix="bench-prepared-")) / "in.idf"
+    prepared.write_text(prepare_run(model, weather).model_text)
+    overhead: list[float] = []
+
+    def epcloud() -> float:
+        elapsed, own = epcloud_run(model, weather, mode)
+        overhead.append(own)
+        return elapsed
+
+    runners: dict[str, Callable[[], float]] = {
+        "raw": lambda: raw_run(engine.executable, model, weather, mode),
+        "raw_with_sql": lambda: raw_run(engine.executable, prepared, weather, mode),
+        "epcloud": epcloud,
+    }
+    if python is not None:
+        runners["idfkit"] = lambda: idfkit_run(python, model, weather, mode, engine.install_dir)
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for round_ in range(repeat):
+        for name in rotated(list(runners), round_):
+            times[name].append(runners[name]())
+    shutil.rmtree(prepared.parent)
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    row: dict[str, object] = {"model": model.name, "mode": mode}
+    row.update({f"{k}_s": round(v, 4) for k, v in medians.items()})
+    row["epcloud_ratio"] = round(medians["epcloud"] / medians["raw"], 3)
+    row["epcloud_vs_raw_with_sql"] = round(medians["epcloud"] / medians["raw_with_sql"], 3)
+    # Measured inside each call, so the machine's noise in the engine's own run time drops out.
+    own = statistics.median(overhead)
+    row["epcloud_overhead_ms"] = round(own * 1e3, 1)
+    row["epcloud_overhead_pct"] = round(100 * own / medians["raw_with_sql"], 2)
+    if "idfkit" in medians:
+        row["idfkit_ratio"] = round(medians["idfkit"] / medians["raw"], 3)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--no-idfkit", action="store_true")
     args = parser.parse_args()
     engine = find_energyplus()
     weather = engine.weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"
     python = None if args.no_idfkit else ensure_idfkit()
     before = set(Path(tempfile.gettempdir()).iterdir())
-    report = []
     for name, mode in CASES:
-        model = MODELS / name
-        epcloud_run(model, weather, mode)  # warm caches (engine probe, schema) outside the timing
-        # The model exactly as epcloud hands it to EnergyPlus (Output:SQLite ensured): running it raw
-        # separates what EnergyPlus spends writing the SQL file from epcloud's own overhead.
-        prepared = Path(tempfile.mkdtemp(prefix="bench-prepared-")) / "in.idf"
-        prepared.write_text(prepare_run(model, weather).model_text)
-        times: dict[str, list[float]] = {"raw": [], "raw_with_sql": [], "epcloud": [], "idfkit": []}
-        for _ in range(args.repeat):
-            times["raw"].append(raw_run(engine.executable, model, weather, mode))
-            times["raw_with_sql"].append(raw_run(engine.executable, prepared, weather, mode))
-            times["epcloud"].append(epcloud_run(model, weather, mode))
-            if python is not None:
-                times["idfkit"].append(idfkit_run(python, model, weather, mode, engine.install_dir))
-        medians = {k: statistics.median(v) for k, v in times.items() if v}
-        row = {"model": name, "mode": mode, **{f"{k}_s": round(v, 4) for k, v in medians.items()}}
-        row["epcloud_ratio"] = round(medians["epcloud"] / medians["raw"], 3)
-        row["epcloud_vs_raw_with_sql"] = round(medians["epcloud"] / medians["raw_with_sql"], 3)
-        shutil.rmtree(prepared.parent)
-        if "idfkit" in medians:
-            row["idfkit_ratio"] = round(medians["idfkit"] / medians["raw"], 3)
-        report.append(row)
+        row = measure(engine, python, MODELS / name, weather, mode, args.repeat)
         print(json.dumps(row), flush=True)
     leftovers = set(Path(tempfile.gettempdir()).iterdir()) - before
     print(json.dumps({"temp_leftovers": sorted(str(p) for p in leftovers)}))

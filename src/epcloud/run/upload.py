@@ -21,8 +21,7 @@ __all__ = ["DEFAULT_UPLOAD", "UploadPolicy", "async_upload_outputs", "upload_out
 # `{p}` stands for the run's output prefix.
 _DEFAULT_INCLUDE = (
     "{p}out.sql",  # every series and the tabular reports
-    "{p}out.err",
-    "{p}out.end",
+    "{p}out.err",  # (the .end file says only what run-status.json says: left out)
     "{p}out.eio",
     "{p}tbl.htm",
     "{p}tbl.csv",

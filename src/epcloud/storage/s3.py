@@ -167,16 +167,18 @@ class S3FileSystem(S3Base, FileSystemBase):
         return sorted(found, key=lambda info: info.path)
 
     def upload_file(self, local_path: LocalPath, path: StorePath) -> None:
-        """Upload a local file with boto3's managed transfer (multipart and parallel when large)."""
+        """Upload a local file: one PUT streamed from the file when small, else boto3's managed transfer
+        (multipart, parallel). The managed transfer costs a thread pool per file, too much for small ones."""
         key = self._key(path)
+        source = os.fspath(local_path)
         with self._translated("upload to", key):
-            self.client.upload_file(
-                os.fspath(local_path),
-                self.bucket,
-                key,
-                ExtraArgs=self._put_args(),
-                Config=self._transfer_config(),
-            )
+            if os.path.getsize(source) < self.multipart_threshold:
+                with open(source, "rb") as body:
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=body, **self._put_args())
+            else:
+                self.client.upload_file(
+                    source, self.bucket, key, ExtraArgs=self._put_args(), Config=self._transfer_config()
+                )
         logger.debug("uploaded %s to %s", local_path, self._where(key))
 
     def download_file(self, path: StorePath, local_path: LocalPath) -> None:
