@@ -81,6 +81,14 @@ EXPECTED: dict[str, list[str]] = {
         r"first pass: 3 of 3 succeeded",
         r"second pass: 3 of 3 from the cache",
     ],
+    "local_batch.py": [
+        r"^3 succeeded, 1 failed; done events: broken=failed, wall-r1=succeeded, wall-r2=succeeded, "
+        r"wall-r4=succeeded$",
+        r"^broken: GetSurfaceData: Errors discovered, program terminates\.$",
+        r"^wall-r4: 48 hourly heating values, total \d+\.\d kWh$",
+        r"^ broken +False +False +[1-9]\d*$",
+        r"^second run: 3 of 4 from the cache \(3 entries\)$",
+    ],
     "dask_cluster.py": [
         r"roof-r2: success=True at s3://{bucket}/examples/dask/roof-r2",
         r"roof-r6: success=True at s3://{bucket}/examples/dask/roof-r6",

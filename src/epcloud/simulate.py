@@ -21,6 +21,7 @@ from epcloud._version import __version__
 from epcloud.errors import StorageNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.result import SimulationResult, output_name
+from epcloud.run.compress import GZ
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
 from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
 from epcloud.run.status import STATUS_FILENAME, RunStatus
@@ -107,12 +108,20 @@ def _start(plan: RunPlan, output_dir: str | os.PathLike[str] | None) -> tuple[Pa
 
 
 def _finish(
-    plan: RunPlan, run_dir: Path, temporary: bool, started_at: str, outcome: ProcessOutcome
+    plan: RunPlan,
+    run_dir: Path,
+    temporary: bool,
+    started_at: str,
+    outcome: ProcessOutcome,
+    pack: UploadPolicy | None = None,
 ) -> SimulationResult:
-    """Judge the run by its .err file (the SQL status column is unreliable) and record the status."""
+    """Judge the run by its .err file (the SQL status column is unreliable) and record the status;
+    ``pack`` gzips the outputs it names first, so the status records what the store will hold."""
     prefix = plan.options.output_prefix
     err_path = run_dir / output_name("err", prefix)
     errors = ErrorReport.from_file(err_path) if err_path.is_file() else ErrorReport.empty()
+    if pack is not None:
+        pack.pack(run_dir, prefix)
     success = outcome.exit_code == 0 and not outcome.timed_out and errors.completed_successfully
     fatal = errors.fatal[0].message if errors.fatal else None
     if outcome.timed_out:
@@ -145,10 +154,11 @@ def _finish(
         outputs={e.name: e.stat().st_size for e in os.scandir(run_dir) if e.is_file()},
     )
     status.write(run_dir)
-    if opts.readvars and not (run_dir / output_name("csv", prefix)).is_file():
+    csv = output_name("csv", prefix)
+    if opts.readvars and not any((run_dir / name).is_file() for name in (csv, csv + GZ)):
         log.warning(
             "readvars=True but EnergyPlus wrote no %s (is ReadVarsESO executable?)",
-            output_name("csv", prefix),
+            csv,
         )
     result = SimulationResult(
         run_dir,
@@ -322,7 +332,8 @@ def _run(
             on_line=on_line,
             running=running,
         )
-        result = _finish_then(plan, run_dir, temporary, started_at, outcome, after_run)
+        pack = policy if dest is not None else None
+        result = _finish_then(plan, run_dir, temporary, started_at, outcome, after_run, pack)
         if fs is None or dest is None:
             return result
         upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
@@ -369,8 +380,9 @@ def _finish_then(
     started_at: str,
     outcome: ProcessOutcome,
     after_run: AfterRun | None,
+    pack: UploadPolicy | None = None,
 ) -> SimulationResult:
-    result = _finish(plan, run_dir, temporary, started_at, outcome)
+    result = _finish(plan, run_dir, temporary, started_at, outcome, pack)
     if after_run is not None:
         after_run(run_dir, result)
     return result
@@ -396,8 +408,9 @@ async def _async_run(
             env=_process_env(plan),
             on_line=on_line,
         )
+        pack = policy if dest is not None else None
         result = await asyncio.to_thread(
-            _finish_then, plan, run_dir, temporary, started_at, outcome, after_run
+            _finish_then, plan, run_dir, temporary, started_at, outcome, after_run, pack
         )
         if fs is None or dest is None:
             return result

@@ -10,6 +10,8 @@ from epcloud.results.errfile import ErrorReport
 from epcloud.results.result import SimulationResult
 from epcloud.results.sql import SQLResult
 from epcloud.results.timeseries import TimeSeriesResult
+from epcloud.run.compress import TEXT_OUTPUTS
+from epcloud.run.upload import UploadPolicy
 from epcloud.simulate import async_simulate, simulate
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "TEXT_OUTPUTS",
     "AsyncFileSystem",
     "AsyncLocalFileSystem",
     "AsyncS3FileSystem",
@@ -72,6 +75,7 @@ __all__ = [
     "SimulationJob",
     "SimulationResult",
     "TimeSeriesResult",
+    "UploadPolicy",
     "async_simulate",
     "async_simulate_batch",
     "async_simulate_batch_stream",

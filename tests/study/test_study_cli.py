@@ -53,3 +53,25 @@ def test_create_worker_status_collect(
     out = capsys.readouterr().out.splitlines()
     assert json.loads(out[0])["selected"] == ["job-000000", "job-000002"]
     assert json.loads(out[1])["succeeded"] == 2
+
+
+def test_status_watch_follows_the_workers_until_done(
+    study_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(json.dumps([{"label": f"r{r}", "wall_r": r} for r in (1.0, 3.0)]))
+    assert main(["study", "create", study_url, str(sweep), "--design-day", "--shards", "1", "--json"]) == 0
+    capsys.readouterr()
+    watched: list[int] = []
+    watcher = threading.Thread(target=lambda: watched.append(main(["status", study_url, "--watch", "0.2"])))
+    watcher.start()
+    try:
+        watcher.join(timeout=1.0)
+        assert watcher.is_alive()  # nothing has run yet: still watching
+        assert main(["worker", study_url, "--index", "0", "--count", "1", "--json"]) == 0
+    finally:
+        watcher.join(timeout=60)
+    assert not watcher.is_alive() and watched == [0]
+    assert "2 jobs: 2 succeeded, 0 failed, 0 running, 0 pending" in capsys.readouterr().out

@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         jobs = build_jobs(args, root)
     except (ValueError, TypeError, OSError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     batch = simulate_batch(
         jobs,

@@ -32,5 +32,5 @@ def _report(args: argparse.Namespace) -> int:
         tables.jobs, tables.timeseries, title=args.title or study.url, variable=args.variable
     )
     Path(args.output).write_text(page, encoding="utf-8")
-    Console().print(f"wrote {args.output} ({len(tables.jobs)} jobs)")
+    Console().print(f"wrote {args.output} ({len(tables.jobs)} jobs)", soft_wrap=True)
     return 0

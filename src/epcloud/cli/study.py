@@ -179,6 +179,7 @@ def _create(args: argparse.Namespace) -> int:
             f"created {escape(study.url)}: {study.info.job_count} jobs in {study.info.shard_count} shards "
             f"(array size {study.info.shard_count})",
             highlight=False,
+            soft_wrap=True,
         )
     return 0
 
@@ -200,6 +201,7 @@ def _report(report: ShardReport, as_json: bool) -> None:
             f"{report.succeeded} succeeded, {report.failed} failed, {report.skipped} already done "
             f"in {report.wall_seconds:.1f} s",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -218,7 +220,8 @@ def _worker(args: argparse.Namespace) -> int:
                 args.index, args.count, max_workers=args.max_workers, stop=stop, steal=args.steal
             )
         except WorkerInterrupted as exc:
-            Console(stderr=True).print(f"[yellow]stopped:[/] {escape(str(exc))}", highlight=False)
+            message = f"[yellow]stopped:[/] {escape(str(exc))}"
+            Console(stderr=True).print(message, highlight=False, soft_wrap=True)
             return _SIGTERM_EXIT
     _report(report, args.json)
     return 0
@@ -252,6 +255,7 @@ def _status(args: argparse.Namespace) -> int:
             f"{escape(study.url)}: {counts['total']} jobs: {counts['succeeded']} succeeded, "
             f"{counts['failed']} failed, {counts['running']} running, {counts['pending']} pending",
             highlight=False,
+            soft_wrap=True,
         )
     return 0
 
@@ -274,6 +278,7 @@ def _collect(args: argparse.Namespace) -> int:
         Console().print(
             f"collected {data['jobs']} jobs ({tables.read} new results read) into {escape(where)}",
             highlight=False,
+            soft_wrap=True,
         )
     return 0
 

@@ -13,6 +13,7 @@ from epcloud.errors import ResultNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.runfiles import LocalRunFiles, RunFiles
 from epcloud.results.sql import SQLResult
+from epcloud.run.compress import GZ
 from epcloud.run.status import STATUS_FILENAME, RunStatus
 
 if TYPE_CHECKING:
@@ -168,8 +169,10 @@ class SimulationResult:
         return self._files.local(output_name(kind, self.output_prefix))
 
     def has(self, kind: str) -> bool:
-        """Whether the run has this standard output (no download)."""
-        return output_name(kind, self.output_prefix) in self._files.names()
+        """Whether the run has this standard output, plain or gzip'd (no download)."""
+        name = output_name(kind, self.output_prefix)
+        names = self._files.names()
+        return name in names or name + GZ in names
 
     @property
     def sql_path(self) -> Path | None:

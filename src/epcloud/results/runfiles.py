@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from epcloud.errors import ResultNotFoundError, StorageNotFoundError
+from epcloud.run.compress import GZ, gunzip_to
 from epcloud.run.status import STATUS_FILENAME, RunStatus
 from epcloud.storage.localio import write_atomically
 
@@ -64,16 +65,38 @@ class LocalRunFiles:
 
     def local(self, name: str) -> Path | None:
         path = self.run_dir / name
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
+        packed = self.run_dir / (name + GZ)
+        if name.endswith(GZ) or not packed.is_file():
+            return None
+        st = packed.stat()  # unpacked into the cache, not into the run folder
+        key = hashlib.sha256(f"{packed.resolve()}\n{st.st_size}\n{st.st_mtime_ns}".encode()).hexdigest()[:40]
+        return gunzip_to(packed, cache_root() / "unpacked" / key[:2] / key / name)
 
     def download(self, local_dir: Path) -> list[Path]:
         local_dir.mkdir(parents=True, exist_ok=True)
-        return [Path(shutil.copy2(self.run_dir / name, local_dir / name)) for name in self.names()]
+        names = self.names()
+        for name in names:
+            shutil.copy2(self.run_dir / name, local_dir / name)
+        return unpack_all(local_dir, names)
 
 
 # Files up to this size come in one GET (their size is known from the listing); larger ones go through
 # the store's managed download (parallel ranged GETs), which costs a HEAD and a transfer pool per file.
 _SINGLE_GET_BYTES = 8 * 1024 * 1024
+
+
+def unpack_all(local_dir: Path, names: list[str]) -> list[Path]:
+    """Unpack the gzip'd files among ``names`` in ``local_dir`` (removing the ``.gz``); the plain paths."""
+    paths = []
+    for name in names:
+        path = local_dir / name
+        if name.endswith(GZ):
+            path = gunzip_to(path, local_dir / name[: -len(GZ)])
+            (local_dir / name).unlink()
+        paths.append(path)
+    return paths
 
 
 def _write_bytes(target: Path, data: bytes) -> None:
@@ -115,6 +138,21 @@ class _RemoteListing:
     def names(self) -> list[str]:
         return sorted(self.files)
 
+    def recorded_as(self, name: str) -> str | None:
+        """The name the status records the output under: itself, or gzip'd (``NAME.gz``)."""
+        forms = (name,) if name.endswith(GZ) else (name, name + GZ)
+        return next((form for form in forms if self.recorded(form)), None)
+
+    def listed_as(self, name: str) -> str | None:
+        """The name the listing shows the output under: itself, or gzip'd (``NAME.gz``)."""
+        forms = (name,) if name.endswith(GZ) else (name, name + GZ)
+        return next((form for form in forms if form in self.files), None)
+
+    def stored_target(self, name: str, stored: str) -> tuple[Path, Path]:
+        """Where the stored file goes in the cache, and the plain file the reader gets."""
+        target = self.cached_path(stored)
+        return target, target.with_name(name)
+
     def recorded(self, name: str) -> bool:
         """Whether the status records this output, so it is fetched without a listing."""
         return self._run_tag is not None and name in self._sizes and name not in self._absent
@@ -148,20 +186,26 @@ class RemoteRunFiles(_RemoteListing):
         return self.adopt_status(data)
 
     def local(self, name: str) -> Path | None:
-        recorded = self.recorded(name)
-        if name in self._absent or (not recorded and name not in self.files):
+        if name in self._absent:
             return None
-        target = self.cached_path(name)
+        stored = self.recorded_as(name) or self.listed_as(name)
+        if stored is None:
+            return None
+        target, plain = self.stored_target(name, stored)
         with self._lock:
-            if not target.is_file():
-                try:
-                    self._get(name, target)
-                except StorageNotFoundError:
-                    if not recorded:
-                        raise
-                    self._absent.add(name)  # the run made it, but it was not uploaded (see `upload=`)
-                    return None
-        return target
+            if plain.is_file():
+                return plain
+            try:
+                self._get(stored, target)
+            except StorageNotFoundError:
+                if not self.recorded(stored):
+                    raise
+                self._absent.update((name, stored))  # the run made it, but it was not uploaded (`upload=`)
+                return None
+            if stored != name:
+                gunzip_to(target, plain)
+                target.unlink()
+        return plain
 
     def _get(self, name: str, target: Path) -> None:
         path = _join(self.folder, name)
@@ -175,7 +219,7 @@ class RemoteRunFiles(_RemoteListing):
         names = self.names()
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(names)))) as pool:
             list(pool.map(lambda n: self._get(n, local_dir / n), names))
-        return [local_dir / n for n in names]
+        return unpack_all(local_dir, names)
 
 
 class AsyncRemoteRunFiles(_RemoteListing):
@@ -205,30 +249,40 @@ class AsyncRemoteRunFiles(_RemoteListing):
         return self.adopt_status(data)
 
     def local(self, name: str) -> Path | None:
-        if name in self._absent or (not self.recorded(name) and name not in self.files):
+        if name in self._absent:
             return None
-        target = self.cached_path(name)
-        if not target.is_file():
+        stored = self.recorded_as(name) or self.listed_as(name)
+        if stored is None:
+            return None
+        plain = self.stored_target(name, stored)[1]
+        if not plain.is_file():
             raise RuntimeError(f"{name} of {self.location} is not fetched yet: await result.async_fetch()")
-        return target
+        return plain
 
     async def fetch(self, name: str) -> Path | None:
-        recorded = self.recorded(name)
-        if not recorded:
+        if name in self._absent:
+            return None
+        stored = self.recorded_as(name)
+        if stored is None:
             await self.list()
-            if name not in self.files:
+            stored = self.listed_as(name)
+            if stored is None:
                 return None
-        target = self.cached_path(name)
+        target, plain = self.stored_target(name, stored)
         async with self._lock:
-            if not target.is_file():
-                try:
-                    await self._get(name, target)
-                except StorageNotFoundError:
-                    if not recorded:
-                        raise
-                    self._absent.add(name)
-                    return None
-        return target
+            if plain.is_file():
+                return plain
+            try:
+                await self._get(stored, target)
+            except StorageNotFoundError:
+                if not self.recorded(stored):
+                    raise
+                self._absent.update((name, stored))
+                return None
+            if stored != name:
+                await asyncio.to_thread(gunzip_to, target, plain)
+                target.unlink()
+        return plain
 
     async def _get(self, name: str, target: Path) -> None:
         path = _join(self.folder, name)
@@ -250,4 +304,6 @@ class AsyncRemoteRunFiles(_RemoteListing):
                 await self._get(name, local_dir / name)
             return local_dir / name
 
-        return list(await asyncio.gather(*(one(n) for n in self.names())))
+        names = self.names()
+        await asyncio.gather(*(one(n) for n in names))
+        return await asyncio.to_thread(unpack_all, local_dir, names)

@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from epcloud.run.compress import GZ, gzip_in_place
 from epcloud.run.status import STATUS_FILENAME
 
 if TYPE_CHECKING:
@@ -38,10 +39,14 @@ class UploadPolicy:
     """File-name patterns (fnmatch; ``{p}`` = output prefix) choosing the outputs that go to the store.
 
     The status file always goes too, and last: its presence in the store means the run is complete.
+    Outputs matching ``gzip`` (e.g. `TEXT_OUTPUTS`) and at least ``gzip_min_bytes`` long are stored
+    gzip'd as ``NAME.gz``; results read them back as plain files.
     """
 
     include: tuple[str, ...] = _DEFAULT_INCLUDE
     exclude: tuple[str, ...] = ()
+    gzip: tuple[str, ...] = ()
+    gzip_min_bytes: int = 1 << 20
 
     @classmethod
     def coerce(cls, value: UploadPolicy | str | Sequence[str] | None) -> UploadPolicy:
@@ -56,14 +61,35 @@ class UploadPolicy:
             return cls(include=(value,))
         return cls(include=tuple(value))
 
+    def pack(self, run_dir: Path, output_prefix: str) -> list[str]:
+        """Gzip, in the run folder, the outputs that go to the store gzip'd; returns the new names."""
+        if not self.gzip:
+            return []
+        patterns = [p.format(p=output_prefix) for p in self.gzip]
+        packed = []
+        for entry in list(os.scandir(run_dir)):  # listed first: packing changes the folder
+            name = entry.name
+            if (
+                entry.is_file()
+                and name != STATUS_FILENAME
+                and not name.endswith(GZ)
+                and entry.stat().st_size >= self.gzip_min_bytes
+                and any(fnmatchcase(name, p) for p in patterns)
+                and self.select([name], output_prefix)
+            ):
+                packed.append(gzip_in_place(Path(entry.path)).name)
+        return sorted(packed)
+
     def select(self, names: Iterable[str], output_prefix: str) -> list[str]:
+        """The names that go to the store; a packed ``NAME.gz`` goes when ``NAME`` would."""
         include = [p.format(p=output_prefix) for p in self.include]
         exclude = [p.format(p=output_prefix) for p in self.exclude]
-        return sorted(
-            name
-            for name in names
-            if any(fnmatchcase(name, p) for p in include) and not any(fnmatchcase(name, p) for p in exclude)
-        )
+
+        def chosen(name: str) -> bool:
+            wanted = any(fnmatchcase(name, p) for p in include)
+            return wanted and not any(fnmatchcase(name, p) for p in exclude)
+
+        return sorted(n for n in names if chosen(n) or (n.endswith(GZ) and chosen(n[: -len(GZ)])))
 
 
 DEFAULT_UPLOAD = UploadPolicy()
