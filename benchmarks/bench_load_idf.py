@@ -11,6 +11,7 @@ leaves them out.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -29,33 +30,22 @@ SHARED = Path(os.environ.get("EPCLOUD_SHARED_DIR", REPO.parent / "shared"))
 DEFAULT_MODEL = SHARED / "models" / "RefBldgMediumOfficeNew2004_Chicago.idf"
 
 
-# Run with idfkit's python: the same timing as timings_ms below, printed as one JSON line.
+# Run with idfkit's python, with `timings_ms` below pasted in first: one JSON line of idfkit's timings.
 _IDFKIT_RUNNER = """
-import json, statistics, sys, time
-import idfkit
-
-model, runs = sys.argv[1], int(sys.argv[2])
-
-
-def timings_ms(action):
-    action()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return [statistics.median(times) * 1000, min(times) * 1000]
-
-
 doc = idfkit.load_idf(model)  # warm the schema outside the timing, as for epcloud
 print(json.dumps({
     "version": idfkit.__version__,
     "objects": len(doc),
-    "load_idf": timings_ms(lambda: idfkit.load_idf(model)),
-    "write_idf": timings_ms(lambda: idfkit.write_idf(doc)),
-    "write_idf_nocomment": timings_ms(lambda: idfkit.write_idf(doc, output_type="nocomment")),
-    "copy": timings_ms(doc.copy),
+    "load_idf": timings_ms(lambda: idfkit.load_idf(model), runs),
+    "write_idf": timings_ms(lambda: idfkit.write_idf(doc), runs),
+    "write_idf_nocomment": timings_ms(lambda: idfkit.write_idf(doc, output_type="nocomment"), runs),
+    "copy": timings_ms(doc.copy, runs),
 }))
+"""
+_IDFKIT_PRELUDE = """from __future__ import annotations
+import json, statistics, sys, time
+import idfkit
+model, runs = sys.argv[1], int(sys.argv[2])
 """
 
 
@@ -74,8 +64,9 @@ def idfkit_timings(model: Path, runs: int) -> dict[str, Any]:
     """idfkit 1.1.1's timings of `model` (see _IDFKIT_RUNNER), measured with the python of its own venv."""
     from bench_simulate import ensure_idfkit
 
+    script = _IDFKIT_PRELUDE + inspect.getsource(timings_ms) + _IDFKIT_RUNNER
     done = subprocess.run(
-        [str(ensure_idfkit()), "-c", _IDFKIT_RUNNER, str(model), str(runs)],
+        [str(ensure_idfkit()), "-c", script, str(model), str(runs)],
         check=True,
         capture_output=True,
         text=True,
