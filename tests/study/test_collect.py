@@ -107,3 +107,19 @@ def test_corrupt_run_status_of_a_job(ran_study: Study) -> None:
     with pytest.raises(CorruptResultError, match=r"run-status\.json: not valid JSON"):
         ran_study.result(entry.id)
     assert json.loads(ran_study.fs.read_text(layout.STUDY_FILE))["job_count"] == 4
+
+
+def test_done_index_listed_whole_or_per_shard(ran_study: Study, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small study lists its done index in one request; a big one (here: pages of one key) lists each
+    shard in parallel. Both read the same index."""
+    from epcloud.study import collect
+
+    fs = ran_study.fs
+    with count_requests(fs) as counts:
+        whole = collect._done_jobs(fs, ran_study.info.shard_count, len(ran_study.entries()))
+    assert counts["ListObjectsV2"] == 1
+    monkeypatch.setattr(collect, "_LIST_PAGE", 1)
+    with count_requests(fs) as counts:
+        per_shard = collect._done_jobs(fs, ran_study.info.shard_count, len(ran_study.entries()))
+    assert counts["ListObjectsV2"] == ran_study.info.shard_count > 1
+    assert per_shard == whole and len(whole) == 2
