@@ -372,12 +372,11 @@ def _dropped(
 def _jobs_frame(
     entries: Sequence[JobEntry], rows: dict[str, dict[str, Any]], params: list[str]
 ) -> pd.DataFrame:
-    import numpy as np
     import pandas as pd
 
     ordered = sorted(entries, key=lambda e: e.index)
     records = [rows.get(entry.id) for entry in ordered]
-    value_columns = sorted({k for found in records if found for k in found if k not in JOB_COLUMNS})
+    value_columns = sorted(set().union(*(found for found in records if found)) - set(JOB_COLUMNS))
     columns: dict[str, Any] = {
         "job_id": [e.id for e in ordered],
         "index": [e.index for e in ordered],
@@ -392,10 +391,12 @@ def _jobs_frame(
         cells = [found.get(name) if found else default for found in records]
         kind = "float64" if name == "runtime_seconds" else _COLUMN_TYPES[name]
         columns[name] = pd.array([nan if c is None and kind == "float64" else c for c in cells], dtype=kind)
-    for name in value_columns:
-        cells = [found.get(name) if found else None for found in records]
-        columns[name] = np.array([nan if c is None else c for c in cells], dtype="float64")
-    return pd.DataFrame(columns)
+    fixed = pd.DataFrame(columns)
+    if not value_columns:
+        return fixed
+    # pandas reads the list of dicts in compiled code; None (a value a job lacks) becomes NaN.
+    values = pd.DataFrame([found or {} for found in records], columns=value_columns).astype("float64")
+    return pd.concat([fixed, values], axis=1)
 
 
 def _read_series(fs: FileSystem, info: StudyInfo, variables: Sequence[str]) -> pd.DataFrame:
