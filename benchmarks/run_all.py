@@ -102,7 +102,10 @@ def main() -> None:
         f"Written by `benchmarks/run_all.py` on {dt.date.today().isoformat()}.",
         f"Machine: {machine()}. Engine: EnergyPlus {engine.version_string} ({engine.build}).",
         "Each benchmark interleaves its variants (raw, epcloud, idfkit 1.1.1 in its own venv) so drift in",
-        "machine load hits them alike; figures are medians.",
+        "machine load hits them alike; figures are medians. On a shared virtual machine the same raw engine",
+        "run varies by up to ±30% from one run to the next, so ratios of end-to-end medians move by several",
+        "percent between runs; `epcloud_overhead_ms`, measured inside each call, is the steady measure of",
+        "epcloud's own cost.",
         "",
     ]
     for script, normal, quick, what in BENCHMARKS:
