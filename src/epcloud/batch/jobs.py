@@ -39,16 +39,8 @@ class SimulationJob:
         self.options()  # a job with contradictory flags fails here, not in the middle of a batch
 
     def options(self) -> RunOptions:
-        """The job's run flags."""
-        return RunOptions(
-            expand_objects=self.expand_objects,
-            annual=self.annual,
-            design_day=self.design_day,
-            output_prefix=self.output_prefix,
-            readvars=self.readvars,
-            timeout=self.timeout,
-            extra_args=tuple(self.extra_args or ()),
-        )
+        """The job's run flags (its fields named as `RunOptions`'s)."""
+        return RunOptions(**{f.name: getattr(self, f.name) for f in fields(RunOptions)})
 
     def __getstate__(self) -> dict[str, Any]:
         state = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -10,29 +10,15 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from epcloud.report.charts import bar_chart, histogram, line_chart, stacked_bars
+from epcloud.study.collect import JOB_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["render_report"]
 
-_FIXED = {
-    "job_id",
-    "index",
-    "shard",
-    "label",
-    "status",
-    "runtime_seconds",
-    "warnings",
-    "severe",
-    "fatal",
-    "error",
-    "location",
-    "exit_code",
-    "timed_out",
-    "energyplus_version",
-    "cached",
-}
+# Columns that describe a run rather than its results (batch tables add location and cached).
+_FIXED = {*JOB_COLUMNS, "location", "cached"}
 _END_USE = re.compile(r"^end_use/(?P<row>[^/]+)/(?P<fuel>[^\[]+?)\s*\[(?P<unit>[^\]]*)\]$")
 _MAX_BARS = 60
 _MAX_LINES = 12

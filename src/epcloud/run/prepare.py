@@ -39,6 +39,7 @@ class RunOptions:
     extra_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "extra_args", tuple(self.extra_args or ()))  # any sequence, or None
         if self.annual and self.design_day:
             raise ValueError("annual=True and design_day=True exclude each other; choose one")
         if self.timeout <= 0:
