@@ -35,6 +35,17 @@ def cache_root() -> Path:
     return Path(base) / "results"
 
 
+def _cache_slot(identity: str, name: str, area: str = "") -> Path:
+    """Where the cache keeps file ``name`` of the thing ``identity`` describes (location and version)."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:40]
+    return cache_root() / area / digest[:2] / digest / name
+
+
+def _forms(name: str) -> tuple[str, ...]:
+    """The names an output may be stored under: itself, or gzip'd (``NAME.gz``)."""
+    return (name,) if name.endswith(GZ) else (name, name + GZ)
+
+
 class RunFiles(Protocol):
     """The files of one run, wherever they are."""
 
@@ -71,8 +82,8 @@ class LocalRunFiles:
         if name.endswith(GZ) or not packed.is_file():
             return None
         st = packed.stat()  # unpacked into the cache, not into the run folder
-        key = hashlib.sha256(f"{packed.resolve()}\n{st.st_size}\n{st.st_mtime_ns}".encode()).hexdigest()[:40]
-        return gunzip_to(packed, cache_root() / "unpacked" / key[:2] / key / name)
+        identity = f"{packed.resolve()}\n{st.st_size}\n{st.st_mtime_ns}"
+        return gunzip_to(packed, _cache_slot(identity, name, area="unpacked"))
 
     def download(self, local_dir: Path) -> list[Path]:
         local_dir.mkdir(parents=True, exist_ok=True)
@@ -140,13 +151,11 @@ class _RemoteListing:
 
     def recorded_as(self, name: str) -> str | None:
         """The name the status records the output under: itself, or gzip'd (``NAME.gz``)."""
-        forms = (name,) if name.endswith(GZ) else (name, name + GZ)
-        return next((form for form in forms if self.recorded(form)), None)
+        return next((form for form in _forms(name) if self.recorded(form)), None)
 
     def listed_as(self, name: str) -> str | None:
         """The name the listing shows the output under: itself, or gzip'd (``NAME.gz``)."""
-        forms = (name,) if name.endswith(GZ) else (name, name + GZ)
-        return next((form for form in forms if form in self.files), None)
+        return next((form for form in _forms(name) if form in self.files), None)
 
     def stored_target(self, name: str, stored: str) -> tuple[Path, Path]:
         """Where the stored file goes in the cache, and the plain file the reader gets."""
@@ -162,8 +171,7 @@ class _RemoteListing:
 
     def cached_path(self, name: str) -> Path:
         version = f"run {self._run_tag}" if self.recorded(name) else self.files[name].version
-        digest = hashlib.sha256(f"{self.location}\n{name}\n{version}".encode()).hexdigest()[:40]
-        return cache_root() / digest[:2] / digest / name
+        return _cache_slot(f"{self.location}\n{name}\n{version}", name)
 
 
 class RemoteRunFiles(_RemoteListing):
