@@ -65,8 +65,12 @@ def raw_sum(exe: Path, models: list[Path]) -> float:
     for model in models:
         out = Path(tempfile.mkdtemp(prefix="bench-raw-"))
         start = time.perf_counter()
-        subprocess.run([str(exe), "-d", str(out), "--design-day", str(model)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(exe), "-d", str(out), "--design-day", str(model)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         total += time.perf_counter() - start
         shutil.rmtree(out)
     return total
@@ -77,8 +81,12 @@ def raw_parallel(exe: Path, models: list[Path], workers: int) -> float:
 
     def one(model: Path) -> None:
         out = Path(tempfile.mkdtemp(prefix="bench-raw-"))
-        subprocess.run([str(exe), "-d", str(out), "--design-day", str(model)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(exe), "-d", str(out), "--design-day", str(model)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(out)
 
     start = time.perf_counter()
@@ -101,8 +109,12 @@ def epcloud_batch(models: list[Path], workers: int) -> float:
 
 def idfkit_batch(python: Path, models: list[Path], workers: int, engine_dir: Path) -> float | None:
     env = dict(os.environ, ENERGYPLUS_DIR=str(engine_dir))
-    run = subprocess.run([str(python), "-c", _IDFKIT_RUNNER, *map(str, models), str(workers)],
-                         capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [str(python), "-c", _IDFKIT_RUNNER, *map(str, models), str(workers)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if run.returncode != 0:
         print(json.dumps({"idfkit_error": run.stderr.strip().splitlines()[-1:]}), file=sys.stderr)
         return None

@@ -87,9 +87,11 @@ def main() -> None:
         Schema.from_file(schema_path, cache_dir=cache_dir)
         results = {
             "schema load cold, full JSON": timings_ms(
-                lambda: Schema.from_file(schema_path, cache_dir=None), cold_runs),
+                lambda: Schema.from_file(schema_path, cache_dir=None), cold_runs
+            ),
             "schema load cold, compact cache": timings_ms(
-                lambda: Schema.from_file(schema_path, cache_dir=cache_dir), cold_runs),
+                lambda: Schema.from_file(schema_path, cache_dir=cache_dir), cold_runs
+            ),
         }
     schema = get_schema()
     doc = load_idf(args.model, schema=schema)
@@ -119,11 +121,15 @@ def main() -> None:
                 merged[name] = (idfkit[key][0], idfkit[key][1])
         results = merged
     size_kb = args.model.stat().st_size / 1000
-    print(f"{args.model.name}: {size_kb:.0f} kB, {len(doc)} objects; median of {args.runs} runs "
-          f"({cold_runs} for schema loads)")
+    print(
+        f"{args.model.name}: {size_kb:.0f} kB, {len(doc)} objects; median of {args.runs} runs "
+        f"({cold_runs} for schema loads)"
+    )
     if not args.no_idfkit:
-        print(f"idfkit {idfkit['version']} rows: its own venv, schema warm, {idfkit['objects']} objects; "
-              "write_idf returns a string (no file)")
+        print(
+            f"idfkit {idfkit['version']} rows: its own venv, schema warm, {idfkit['objects']} objects; "
+            "write_idf returns a string (no file)"
+        )
     print(f"  {'':<34} {'median':>8}    {'best':>8}")
     for label, (median, best) in results.items():
         print(f"  {label:<34} {median:8.2f} ms {best:8.2f} ms")

@@ -98,8 +98,9 @@ def rotated(names: list[str], round_: int) -> list[str]:
     return names[shift:] + names[:shift]
 
 
-def measure(engine: EnergyPlusConfig, python: Path | None, model: Path, weather: Path, mode: str,
-            repeat: int) -> dict[str, object]:
+def measure(
+    engine: EnergyPlusConfig, python: Path | None, model: Path, weather: Path, mode: str, repeat: int
+) -> dict[str, object]:
     epcloud_run(model, weather, mode)  # warm caches (engine probe, schema) outside the timing
     # The model exactly as epcloud hands it to EnergyPlus (Output:SQLite ensured): running it raw
     # separates what EnergyPlus spends writing the SQL file from epcloud's own overhead.

@@ -14,8 +14,13 @@ cache = SimulationCache("simulations", fs=S3FileSystem(bucket, prefix="examples/
 weather = find_energyplus().weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"
 
 jobs = [
-    SimulationJob(Shoebox(window_to_wall=wwr).to_idf(), weather, label=f"wwr-{wwr:.0%}",
-                  output_dir=f"wwr-{wwr:.0%}", design_day=True)
+    SimulationJob(
+        Shoebox(window_to_wall=wwr).to_idf(),
+        weather,
+        label=f"wwr-{wwr:.0%}",
+        output_dir=f"wwr-{wwr:.0%}",
+        design_day=True,
+    )
     for wwr in (0.2, 0.4, 0.6)
 ]
 batch = simulate_batch(jobs, fs=runs, cache=cache, max_workers=2)

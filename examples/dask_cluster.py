@@ -17,8 +17,13 @@ def main() -> None:
     # Jobs travel as IDF text; the weather must exist on the workers too (or be an s3:// URL).
     weather = find_energyplus().weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"
     jobs = [
-        SimulationJob(Shoebox(roof_r=r).to_idf(), weather, label=f"roof-r{r:g}", output_dir=f"roof-r{r:g}",
-                      design_day=True)
+        SimulationJob(
+            Shoebox(roof_r=r).to_idf(),
+            weather,
+            label=f"roof-r{r:g}",
+            output_dir=f"roof-r{r:g}",
+            design_day=True,
+        )
         for r in (2.0, 6.0)
     ]
     scheduler = os.environ.get("EPCLOUD_DASK_SCHEDULER")

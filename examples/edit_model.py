@@ -20,8 +20,9 @@ zone = model["Zone"].one()  # the only Zone; raises if there are none or several
 print(f"zone {zone.name!r}, {len(model['BuildingSurface:Detailed'])} surfaces")
 
 # Add and remove objects; fields are keyword arguments.
-model.add("Output:Variable", key_value="*", variable_name="Zone Air Relative Humidity",
-          reporting_frequency="Hourly")
+model.add(
+    "Output:Variable", key_value="*", variable_name="Zone Air Relative Humidity", reporting_frequency="Hourly"
+)
 for meter in model["Output:Meter"]:
     if meter.key_name == "Electricity:Facility":
         model.remove(meter)

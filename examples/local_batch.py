@@ -10,8 +10,13 @@ from epcloud.simulation import ProgressEvent, SimulationCache, SimulationJob, fi
 
 weather = find_energyplus().weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"
 jobs = [
-    SimulationJob(Shoebox(wall_r=r).to_idf(), weather, label=f"wall-r{r:g}", output_dir=f"runs/wall-r{r:g}",
-                  design_day=True)
+    SimulationJob(
+        Shoebox(wall_r=r).to_idf(),
+        weather,
+        label=f"wall-r{r:g}",
+        output_dir=f"runs/wall-r{r:g}",
+        design_day=True,
+    )
     for r in (1.0, 2.0, 4.0)
 ]
 # A model with a mistake EnergyPlus finds (a construction naming a missing material): a failed result.

@@ -16,8 +16,9 @@ with simulate(model, weather, output_dir="runs/results", design_day=True) as res
     print(f"{len(sql.list_variables())} variables and meters reported, e.g. {sql.list_variables()[0].name}")
 
     # key="*" returns every key of the variable; environment= limits it to one design day.
-    heating = sql.get_timeseries("Zone Ideal Loads Zone Total Heating Energy", key="*",
-                                 environment="CHICAGO ANN HTG 99.6% CONDNS DB")
+    heating = sql.get_timeseries(
+        "Zone Ideal Loads Zone Total Heating Energy", key="*", environment="CHICAGO ANN HTG 99.6% CONDNS DB"
+    )
     print(f"peak heating hour: {max(heating.values) / 3.6e6:.2f} kWh ({heating.environment})")
     frame = heating.to_dataframe()  # needs pandas: pip install 'epcloud[tables]'
     print(f"dataframe columns: {list(frame.columns)}")

@@ -17,10 +17,12 @@ async def main() -> None:
     bucket = os.environ["EPCLOUD_EXAMPLE_BUCKET"]
     async with AsyncS3FileSystem(bucket, prefix="examples/remote/") as fs:  # epcloud[async]
         runs = {f"wall-r{r:g}": Shoebox(wall_r=r) for r in (1.0, 4.0)}
-        results = await asyncio.gather(*(
-            async_simulate(load_idf(box.to_idf()), WEATHER, output_dir=label, fs=fs, design_day=True)
-            for label, box in runs.items()
-        ))
+        results = await asyncio.gather(
+            *(
+                async_simulate(load_idf(box.to_idf()), WEATHER, output_dir=label, fs=fs, design_day=True)
+                for label, box in runs.items()
+            )
+        )
         print(f"both succeeded: {all(result.success for result in results)}")
 
         for label in runs:

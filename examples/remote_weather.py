@@ -17,7 +17,12 @@ fs.upload_file(bundled, "weather/golden.epw")  # once, e.g. when the study is se
 
 model = load_idf(Shoebox().to_idf())
 by_path = simulate(model, "weather/golden.epw", fs=fs, output_dir="runs/by-path", design_day=True)
-by_url = simulate(model, f"s3://{bucket}/examples/weather-demo/weather/golden.epw", fs=fs,
-                  output_dir="runs/by-url", design_day=True)
+by_url = simulate(
+    model,
+    f"s3://{bucket}/examples/weather-demo/weather/golden.epw",
+    fs=fs,
+    output_dir="runs/by-url",
+    design_day=True,
+)
 print(f"weather by store path: success={by_path.success}, by URL: success={by_url.success}")
 print(f"weather recorded in run-status.json: {by_url.status.weather_name}")

@@ -25,8 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT.parent / "shared" / "weather" / "onebuilding-stations.json.gz"
 DEFAULT_OUTPUT = ROOT / "src" / "epcloud" / "data" / "stations.bin.gz"
 RAW_FIELDS = {
-    "lat": "latitude", "lon": "longitude", "tz": "timezone", "elev": "elevation",
-    "heat": "heating_design_db_c", "cool": "cooling_design_db_c", "hdd": "hdd18", "cdd": "cdd10",
+    "lat": "latitude",
+    "lon": "longitude",
+    "tz": "timezone",
+    "elev": "elevation",
+    "heat": "heating_design_db_c",
+    "cool": "cooling_design_db_c",
+    "hdd": "hdd18",
+    "cdd": "cdd10",
 }
 
 
@@ -44,12 +50,24 @@ def read_entries(source: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         url = item["url"]
         if not url.startswith(ONEBUILDING_URL + "/") or not url.endswith(".zip"):
             raise ValueError(f"unexpected URL {url!r}")
-        folder, _, filename = url[len(ONEBUILDING_URL) + 1:].rpartition("/")
+        folder, _, filename = url[len(ONEBUILDING_URL) + 1 :].rpartition("/")
         country, state, name, station_id, dataset = parse_file_stem(filename[: -len(".zip")])
-        entries.append({**item, "dir": folder, "country": country, "state": state, "name": name,
-                        "id": station_id, "dataset": dataset})
-    meta = {"built_at": raw["built_at"], "source": "climate.onebuilding.org station listings",
-            "base_url": ONEBUILDING_URL}
+        entries.append(
+            {
+                **item,
+                "dir": folder,
+                "country": country,
+                "state": state,
+                "name": name,
+                "id": station_id,
+                "dataset": dataset,
+            }
+        )
+    meta = {
+        "built_at": raw["built_at"],
+        "source": "climate.onebuilding.org station listings",
+        "base_url": ONEBUILDING_URL,
+    }
     return entries, meta
 
 
@@ -121,8 +139,10 @@ def main(argv: list[str]) -> int:
     output = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUTPUT
     table = build(source)
     output.write_bytes(table.to_bytes())
-    print(f"{output}: {table.location_count} stations, {len(table.strings['prefix'])} weather files, "
-          f"{output.stat().st_size / 1e6:.2f} MB")
+    print(
+        f"{output}: {table.location_count} stations, {len(table.strings['prefix'])} weather files, "
+        f"{output.stat().st_size / 1e6:.2f} MB"
+    )
     return 0
 
 

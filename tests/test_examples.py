@@ -192,8 +192,11 @@ def test_edit_model_writes_both_formats(tmp_path: Path, env: dict[str, str]) -> 
 def test_s3_compatible(service: str, tmp_path: Path, s3_options: dict[str, str], s3_bucket: str) -> None:
     # Only the address is the test server's: the region (and everything else) is the service's own.
     env = example_env(
-        tmp_path, s3_options, s3_bucket,
-        EPCLOUD_EXAMPLE_SERVICE=service, EPCLOUD_EXAMPLE_ENDPOINT=s3_options["endpoint_url"],
+        tmp_path,
+        s3_options,
+        s3_bucket,
+        EPCLOUD_EXAMPLE_SERVICE=service,
+        EPCLOUD_EXAMPLE_ENDPOINT=s3_options["endpoint_url"],
     )
     del env["AWS_ENDPOINT_URL_S3"], env["AWS_DEFAULT_REGION"]
     run_example("s3_compatible.py", tmp_path, env, bucket=s3_bucket, service=service)

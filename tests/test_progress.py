@@ -27,7 +27,13 @@ def test_parser_reads_phases_environments_and_percent() -> None:
     parser = ProgressParser(job_index=3, label="annual")
     events = [e for e in map(parser.feed, ANNUAL_LINES) if e is not None]
     assert [e.phase for e in events] == [
-        "starting", "initializing", "warmup", "simulating", "simulating", "reporting", "finished"
+        "starting",
+        "initializing",
+        "warmup",
+        "simulating",
+        "simulating",
+        "reporting",
+        "finished",
     ]
     starting, midyear = events[3], events[4]
     assert starting.environment == "ANNUAL" and starting.percent == 0.0

@@ -51,8 +51,9 @@ class ModelError(EpcloudError):
 class ParseError(ModelError):
     """A model file could not be parsed; names the file, the line and the offending text."""
 
-    def __init__(self, message: str, *, source: str = "<string>", line: int | None = None,
-                 text: str = "") -> None:
+    def __init__(
+        self, message: str, *, source: str = "<string>", line: int | None = None, text: str = ""
+    ) -> None:
         self.source = source
         self.line = line
         self.text = text
@@ -204,8 +205,9 @@ class WeatherDownloadError(WeatherError):
 class WeatherFormatError(WeatherError, ValueError):
     """A malformed weather file; names the file, the line and the field."""
 
-    def __init__(self, message: str, *, source: str = "<string>", line: int | None = None,
-                 field: str = "") -> None:
+    def __init__(
+        self, message: str, *, source: str = "<string>", line: int | None = None, field: str = ""
+    ) -> None:
         self.source = source
         self.line = line
         self.field = field

@@ -30,8 +30,9 @@ def _check_sweep(batch: BatchResult) -> None:
     broken = batch[BROKEN_INDEX]
     assert broken is batch["broken"] and not broken.success
     assert isinstance(broken, SimulationResult) and broken.errors.fatal
-    assert [job.label for job in batch.jobs] == [f"wall-r-{i}" if i != BROKEN_INDEX else "broken"
-                                                  for i in range(12)]
+    assert [job.label for job in batch.jobs] == [
+        f"wall-r-{i}" if i != BROKEN_INDEX else "broken" for i in range(12)
+    ]
 
 
 def test_sweep_of_twelve_with_a_broken_model(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -29,19 +29,28 @@ def test_folder_of_models_to_a_local_folder(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_sweep_file_against_two_weathers_to_s3(
-    tmp_path: Path, s3_bucket: str, s3_options: dict[str, str], chicago_epw: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    s3_bucket: str,
+    s3_options: dict[str, str],
+    chicago_epw: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for name, value in (("AWS_ENDPOINT_URL", s3_options["endpoint_url"]), ("AWS_DEFAULT_REGION", "us-east-1"),
-                        ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+    for name, value in (
+        ("AWS_ENDPOINT_URL", s3_options["endpoint_url"]),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ):
         monkeypatch.setenv(name, value)
     sweep = tmp_path / "sweep.csv"
     sweep.write_text("label,wall_r,window_to_wall\nthin,1.0,0.3\nthick,4,0.5\n")
     other = tmp_path / "other.epw"
     other.write_bytes(chicago_epw.read_bytes())
     url = f"s3://{s3_bucket}/sweep"
-    code = main(["batch", str(sweep), "-w", str(chicago_epw), "-w", str(other), "--design-day", "-o", url,
-                 "--json"])
+    code = main(
+        ["batch", str(sweep), "-w", str(chicago_epw), "-w", str(other), "--design-day", "-o", url, "--json"]
+    )
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0
     labels = [f"{size}--{Path(w).stem}" for size in ("thin", "thick") for w in (chicago_epw, other)]

@@ -52,9 +52,7 @@ def test_key_covers_model_weather_flags_engine_and_files(tmp_path: Path, chicago
     )
 
 
-def test_second_batch_runs_no_engine_and_lands_outputs(
-    tmp_path: Path, engine_runs: list[list[str]]
-) -> None:
+def test_second_batch_runs_no_engine_and_lands_outputs(tmp_path: Path, engine_runs: list[list[str]]) -> None:
     cache = SimulationCache(tmp_path / "cache")
     first = simulate_batch(sweep_jobs(tmp_path / "first", count=6), cache=cache)
     assert len(engine_runs) == 6 and len(first.succeeded) == 5
@@ -116,9 +114,18 @@ def test_cache_in_s3_is_shared_with_another_process(
     cache = SimulationCache("shared", fs=S3FileSystem(s3_bucket, prefix="cache/", **s3_options))
     assert simulate(Shoebox().to_idf(), None, design_day=True, cache=cache).success
     out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_SECOND_PROCESS), s3_bucket, json.dumps(s3_options),
-         str(tmp_path / "elsewhere")],
-        capture_output=True, text=True, check=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(_SECOND_PROCESS),
+            s3_bucket,
+            json.dumps(s3_options),
+            str(tmp_path / "elsewhere"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     report: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     assert report == {"success": True, "cached": True, "sql": True}

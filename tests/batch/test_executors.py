@@ -84,8 +84,9 @@ def test_remote_executors_need_reachable_output_dirs() -> None:
 
 
 def test_a_lost_job_becomes_a_failure(tmp_path: Path) -> None:
-    unpicklable = SimulationJob(Shoebox().to_idf(), None, output_dir=tmp_path / "x", design_day=True,
-                                label="lost")
+    unpicklable = SimulationJob(
+        Shoebox().to_idf(), None, output_dir=tmp_path / "x", design_day=True, label="lost"
+    )
     object.__setattr__(unpicklable, "output_dir", lambda: None)  # cannot cross to another process
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         batch = simulate_batch([unpicklable], executor=pool)

@@ -37,15 +37,23 @@ def test_missing_name_names_the_type_and_close_matches(small: IDFDocument) -> No
 
 
 def test_types_presence_and_size(small: IDFDocument) -> None:
-    assert small.types() == ["Version", "Building", "Zone", "Material:NoMass", "BuildingSurface:Detailed",
-                             "Schedule:Compact", "Output:Variable"]
+    assert small.types() == [
+        "Version",
+        "Building",
+        "Zone",
+        "Material:NoMass",
+        "BuildingSurface:Detailed",
+        "Schedule:Compact",
+        "Output:Variable",
+    ]
     assert len(small) == 9 and len(list(small)) == 9
     assert "zone" in small and "Lights" not in small and "Bogus:Type" not in small
     assert len(small["Lights"]) == 0  # a known type with no objects
     with pytest.raises(UnknownObjectTypeError) as info:
         small["Lightz"]
-    assert str(info.value) == ("<string>: not an object type of EnergyPlus 25.2 (did you mean Lights?): "
-                               "'Lightz'")
+    assert str(info.value) == (
+        "<string>: not an object type of EnergyPlus 25.2 (did you mean Lights?): 'Lightz'"
+    )
 
 
 def test_one(small: IDFDocument) -> None:

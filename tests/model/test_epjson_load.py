@@ -49,8 +49,10 @@ def test_object_lines_come_from_the_text(small: IDFDocument, schema: Schema) -> 
 
 
 def test_fields_are_ordered_by_the_schema(schema: Schema) -> None:
-    data = {"Zone": {"Z": {"volume": 30, "x_origin": 1}},
-            "Output:Variable": {"any key": {"variable_name": "V"}}}
+    data = {
+        "Zone": {"Z": {"volume": 30, "x_origin": 1}},
+        "Output:Variable": {"any key": {"variable_name": "V"}},
+    }
     doc = load_epjson(data, schema=schema)
     assert doc["Zone"]["z"].raw_values == ("Z", "", "1", "", "", "", "", "", "30")
     assert doc["Output:Variable"][0].raw_values == ("", "V")

@@ -15,8 +15,9 @@ def test_identity(small: IDFDocument) -> None:
     assert repr(zone) == "<IDFObject Zone 'ZONE ONE' at <string>:11>"
     output = small["Output:Variable"][0]
     assert output.name is None
-    assert repr(output) == ("<IDFObject Output:Variable key_value='*', "
-                            "variable_name='Zone Mean Air Temperature' at <string>:29>")
+    assert repr(output) == (
+        "<IDFObject Output:Variable key_value='*', variable_name='Zone Mean Air Temperature' at <string>:29>"
+    )
 
 
 def test_numbers_read_back_as_numbers(small: IDFDocument) -> None:
@@ -93,8 +94,11 @@ def test_vertices(small: IDFDocument) -> None:
     assert surface.vertex_x_coordinate_3 == 10.0 and surface.vertex_y_coordinate_2 == 10.0
     assert surface.vertex_z_coordinate_5 is None
     groups = surface.extensible_groups
-    assert len(groups) == 4 and groups[1] == {"vertex_x_coordinate": 0.0, "vertex_y_coordinate": 10.0,
-                                              "vertex_z_coordinate": 0.0}
+    assert len(groups) == 4 and groups[1] == {
+        "vertex_x_coordinate": 0.0,
+        "vertex_y_coordinate": 10.0,
+        "vertex_z_coordinate": 0.0,
+    }
     assert surface.vertices == groups
     surface.vertex_z_coordinate_4 = 2.5
     assert surface.vertices[3]["vertex_z_coordinate"] == 2.5
@@ -123,13 +127,20 @@ def test_schedule_compact_fields(small: IDFDocument) -> None:
 
 def test_to_dict(small: IDFDocument) -> None:
     assert small["Material:NoMass"][0].to_dict() == {
-        "name": "R13", "roughness": "Rough", "thermal_resistance": 2.29, "thermal_absorptance": 0.9,
-        "solar_absorptance": 0.75, "visible_absorptance": 0.75,
+        "name": "R13",
+        "roughness": "Rough",
+        "thermal_resistance": 2.29,
+        "thermal_absorptance": 0.9,
+        "solar_absorptance": 0.75,
+        "visible_absorptance": 0.75,
     }
     surface = small["BuildingSurface:Detailed"][0].to_dict()
     assert "space_name" not in surface and surface["outside_boundary_condition"] == "Ground"
-    assert surface["vertices"][2] == {"vertex_x_coordinate": 10.0, "vertex_y_coordinate": 10.0,
-                                      "vertex_z_coordinate": 0.0}
+    assert surface["vertices"][2] == {
+        "vertex_x_coordinate": 10.0,
+        "vertex_y_coordinate": 10.0,
+        "vertex_z_coordinate": 0.0,
+    }
 
 
 def test_object_copy_is_independent(small: IDFDocument) -> None:

@@ -23,29 +23,58 @@ from epcloud.model import Schema, load_epjson, load_idf
 V = "Version, 25.2;\n"
 
 IDF_CASES = [
-    pytest.param(V + "Zone, A;\nZone, B, 0", IDFSyntaxError, 3, "Zone, B, 0", "not terminated",
-                 id="no-final-semicolon"),
-    pytest.param(V + "Material:NoMass, R1, Rough, 2.0\nZone, B;", IDFSyntaxError, 3, "Zone",
-                 "expected ',' or ';' after '2.0'", id="missing-semicolon-between-objects"),
-    pytest.param(V + "Zone,\n  A B\n  C,\n  0;", IDFSyntaxError, 4, "C", "expected ',' or ';' after 'A B'",
-                 id="stray-token"),
+    pytest.param(
+        V + "Zone, A;\nZone, B, 0", IDFSyntaxError, 3, "Zone, B, 0", "not terminated", id="no-final-semicolon"
+    ),
+    pytest.param(
+        V + "Material:NoMass, R1, Rough, 2.0\nZone, B;",
+        IDFSyntaxError,
+        3,
+        "Zone",
+        "expected ',' or ';' after '2.0'",
+        id="missing-semicolon-between-objects",
+    ),
+    pytest.param(
+        V + "Zone,\n  A B\n  C,\n  0;",
+        IDFSyntaxError,
+        4,
+        "C",
+        "expected ',' or ';' after 'A B'",
+        id="stray-token",
+    ),
     pytest.param(V + "Zone, A;\n;\n", IDFSyntaxError, 3, ";", "no object before it", id="stray-semicolon"),
-    pytest.param(V + "\n, Zone, A;", IDFSyntaxError, 3, ", Zone, A", "no object type",
-                 id="fields-without-type"),
-    pytest.param(V + "! comment\nZonee, A;", UnknownObjectTypeError, 3, "Zonee", "did you mean Zone",
-                 id="unknown-type"),
-    pytest.param(V + "Material:NoMass,\n  R1,\n  Rough,\n  2.0,\n  0.9,\n  0.7,\n  0.7,\n  5;",
-                 UnknownFieldError, 9, "5", "has 6 fields but field 7 is given", id="too-many-fields"),
-    pytest.param(V + "Zone, Office;\n\nZone, OFFICE;", DuplicateNameError, 4, "OFFICE", "line 2",
-                 id="duplicate-name"),
-    pytest.param(V + "SimulationControl, No;\nSimulationControl, Yes;", DuplicateNameError, 3,
-                 "SimulationControl", "at most one", id="second-unique-object"),
+    pytest.param(
+        V + "\n, Zone, A;", IDFSyntaxError, 3, ", Zone, A", "no object type", id="fields-without-type"
+    ),
+    pytest.param(
+        V + "! comment\nZonee, A;", UnknownObjectTypeError, 3, "Zonee", "did you mean Zone", id="unknown-type"
+    ),
+    pytest.param(
+        V + "Material:NoMass,\n  R1,\n  Rough,\n  2.0,\n  0.9,\n  0.7,\n  0.7,\n  5;",
+        UnknownFieldError,
+        9,
+        "5",
+        "has 6 fields but field 7 is given",
+        id="too-many-fields",
+    ),
+    pytest.param(
+        V + "Zone, Office;\n\nZone, OFFICE;", DuplicateNameError, 4, "OFFICE", "line 2", id="duplicate-name"
+    ),
+    pytest.param(
+        V + "SimulationControl, No;\nSimulationControl, Yes;",
+        DuplicateNameError,
+        3,
+        "SimulationControl",
+        "at most one",
+        id="second-unique-object",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "error", "line", "offending", "reason"), IDF_CASES)
-def test_bad_idf_text(schema: Schema, text: str, error: type[Exception], line: int, offending: str,
-                      reason: str) -> None:
+def test_bad_idf_text(
+    schema: Schema, text: str, error: type[Exception], line: int, offending: str, reason: str
+) -> None:
     with pytest.raises(error) as info:
         load_idf(text, schema=schema)
     message = str(info.value)
@@ -113,28 +142,69 @@ def test_missing_file(schema: Schema, tmp_path: Path) -> None:
 EPJSON_VERSION = '{\n  "Version": {"Version 1": {"version_identifier": "25.2"}},\n'
 
 EPJSON_CASES = [
-    pytest.param(EPJSON_VERSION + '  "Zone": {"A": {"x_origin": 1,}}\n}', EpJSONSyntaxError, 3, '"Zone"',
-                 "invalid JSON", id="invalid-json"),
-    pytest.param(EPJSON_VERSION + '  "Zonee": {\n    "A": {}\n  }\n}', UnknownObjectTypeError, 3, "Zonee",
-                 "did you mean Zone", id="unknown-type-key"),
-    pytest.param(EPJSON_VERSION + '  "Zone": {\n    "A": {\n      "x_origin": 1,\n      "x_orign": 2\n'
-                 '    }\n  }\n}', UnknownFieldError, 6, "x_orign", "did you mean x_origin",
-                 id="unknown-field-key"),
-    pytest.param(EPJSON_VERSION + '  "BuildingSurface:Detailed": {\n    "F": {\n      "vertices": 4\n'
-                 '    }\n  }\n}', EpJSONSyntaxError, 5, "vertices", "must be a list",
-                 id="extension-not-a-list"),
-    pytest.param(EPJSON_VERSION + '  "Zone": {\n    "A": {\n      "x_origin": [1, 2]\n    }\n  }\n}',
-                 EpJSONSyntaxError, 5, "[1, 2]", "number or a string", id="list-as-value"),
-    pytest.param(EPJSON_VERSION + '  "Zone": {\n    "A": [1]\n  }\n}', EpJSONSyntaxError, 4, "A",
-                 "must be a JSON object", id="object-not-a-dict"),
-    pytest.param(EPJSON_VERSION + '  "Zone": {\n    "A": {},\n    "A": {}\n  }\n}', DuplicateNameError, 5,
-                 "'A'", "appears twice", id="duplicate-name"),
+    pytest.param(
+        EPJSON_VERSION + '  "Zone": {"A": {"x_origin": 1,}}\n}',
+        EpJSONSyntaxError,
+        3,
+        '"Zone"',
+        "invalid JSON",
+        id="invalid-json",
+    ),
+    pytest.param(
+        EPJSON_VERSION + '  "Zonee": {\n    "A": {}\n  }\n}',
+        UnknownObjectTypeError,
+        3,
+        "Zonee",
+        "did you mean Zone",
+        id="unknown-type-key",
+    ),
+    pytest.param(
+        EPJSON_VERSION + '  "Zone": {\n    "A": {\n      "x_origin": 1,\n      "x_orign": 2\n    }\n  }\n}',
+        UnknownFieldError,
+        6,
+        "x_orign",
+        "did you mean x_origin",
+        id="unknown-field-key",
+    ),
+    pytest.param(
+        EPJSON_VERSION + '  "BuildingSurface:Detailed": {\n    "F": {\n      "vertices": 4\n    }\n  }\n}',
+        EpJSONSyntaxError,
+        5,
+        "vertices",
+        "must be a list",
+        id="extension-not-a-list",
+    ),
+    pytest.param(
+        EPJSON_VERSION + '  "Zone": {\n    "A": {\n      "x_origin": [1, 2]\n    }\n  }\n}',
+        EpJSONSyntaxError,
+        5,
+        "[1, 2]",
+        "number or a string",
+        id="list-as-value",
+    ),
+    pytest.param(
+        EPJSON_VERSION + '  "Zone": {\n    "A": [1]\n  }\n}',
+        EpJSONSyntaxError,
+        4,
+        "A",
+        "must be a JSON object",
+        id="object-not-a-dict",
+    ),
+    pytest.param(
+        EPJSON_VERSION + '  "Zone": {\n    "A": {},\n    "A": {}\n  }\n}',
+        DuplicateNameError,
+        5,
+        "'A'",
+        "appears twice",
+        id="duplicate-name",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "error", "line", "offending", "reason"), EPJSON_CASES)
-def test_bad_epjson_text(schema: Schema, text: str, error: type[Exception], line: int, offending: str,
-                         reason: str) -> None:
+def test_bad_epjson_text(
+    schema: Schema, text: str, error: type[Exception], line: int, offending: str, reason: str
+) -> None:
     with pytest.raises(error) as info:
         load_epjson(text, schema=schema)
     message = str(info.value)

@@ -21,8 +21,12 @@ Series = dict[tuple[str, str], list[float]]
 
 def _run(energyplus: EnergyPlusConfig, epw: Path, model: Path, out: Path) -> Series:
     """Runs a design-day simulation; returns every reported series keyed by (environment, variable)."""
-    done = subprocess.run([str(energyplus.executable), "-D", "-w", str(epw), "-d", str(out), str(model)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(energyplus.executable), "-D", "-w", str(epw), "-d", str(out), str(model)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     err = (out / "eplusout.err").read_text()
     assert done.returncode == 0 and "EnergyPlus Completed Successfully" in err, err[-2000:]
     assert " 0 Severe Errors" in err, err[-2000:]
@@ -39,7 +43,7 @@ def _read_eso(path: Path) -> Series:
             names[code] = rest.partition(",")[2].split(" !")[0].upper()
     series: Series = {}
     environment = ""
-    for line in lines[end + 1:]:
+    for line in lines[end + 1 :]:
         parts = line.split(",")
         if parts[0] == "1":
             environment = parts[1]
@@ -49,9 +53,14 @@ def _read_eso(path: Path) -> Series:
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_rewritten_model_simulates_the_same(name: str, models_dir: Path, schema: Schema,
-                                            energyplus: EnergyPlusConfig, chicago_epw: Path,
-                                            tmp_path: Path) -> None:
+def test_rewritten_model_simulates_the_same(
+    name: str,
+    models_dir: Path,
+    schema: Schema,
+    energyplus: EnergyPlusConfig,
+    chicago_epw: Path,
+    tmp_path: Path,
+) -> None:
     doc = load_idf(models_dir / name, schema=schema)
     original = _run(energyplus, chicago_epw, models_dir / name, tmp_path / "original")
     assert original and all(original.values())
@@ -64,5 +73,6 @@ def test_rewritten_model_simulates_the_same(name: str, models_dir: Path, schema:
     assert as_json.keys() == original.keys()
     for key, values in original.items():
         assert len(as_json[key]) == len(values), key
-        assert all(math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6) for a, b in zip(values, as_json[key],
-                                                                                   strict=True)), key
+        assert all(
+            math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6) for a, b in zip(values, as_json[key], strict=True)
+        ), key

@@ -48,14 +48,21 @@ def run_design_days(
     out = workdir / "out"
     proc = subprocess.run(
         [str(energyplus.executable), "-D", "-w", str(epw), "-d", str(out), str(idf)],
-        capture_output=True, text=True, timeout=240, check=False,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     return out, proc.returncode
 
 
 @pytest.fixture(scope="session")
-def five_zone_run(energyplus: EnergyPlusConfig, models_dir: Path, chicago_epw: Path,
-                  tmp_path_factory: pytest.TempPathFactory) -> Path:
+def five_zone_run(
+    energyplus: EnergyPlusConfig,
+    models_dir: Path,
+    chicago_epw: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     """Output folder of a successful design-day run of 5ZoneAirCooled (5 zones and a plenum)."""
     text = with_outputs((models_dir / "5ZoneAirCooled.idf").read_text())
     out, code = run_design_days(energyplus, text, chicago_epw, tmp_path_factory.mktemp("five_zone"))
@@ -69,8 +76,12 @@ def five_zone_sql_path(five_zone_run: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fatal_run(energyplus: EnergyPlusConfig, models_dir: Path, chicago_epw: Path,
-              tmp_path_factory: pytest.TempPathFactory) -> Path:
+def fatal_run(
+    energyplus: EnergyPlusConfig,
+    models_dir: Path,
+    chicago_epw: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     """Output folder of a run that stops on a fatal error: a construction names a missing material."""
     text = (models_dir / "1ZoneUncontrolled.idf").read_text()
     broken = re.sub(r"^(\s*)R13LAYER;", r"\1NO_SUCH_MATERIAL;", text, count=1, flags=re.MULTILINE)
@@ -117,9 +128,22 @@ _DICTIONARY = [
     (6, 1, "Sum", "Facility:Electricity", "Zone", None, "Electricity:Facility", "Annual", None, "J"),
 ]
 _DATA = [  # TimeIndex, dictionary index, value
-    (1, 1, -99.0), (2, 1, 10.0), (3, 1, 11.0), (4, 1, -99.0), (5, 1, 20.0), (6, 1, 21.0),
-    (1, 2, -99.0), (2, 2, 12.0), (3, 2, None), (4, 2, -99.0), (5, 2, 22.0), (6, 2, 23.0),
-    (7, 3, 100.0), (7, 4, 3100.0), (9, 5, 36500.0), (10, 6, 36500.0),
+    (1, 1, -99.0),
+    (2, 1, 10.0),
+    (3, 1, 11.0),
+    (4, 1, -99.0),
+    (5, 1, 20.0),
+    (6, 1, 21.0),
+    (1, 2, -99.0),
+    (2, 2, 12.0),
+    (3, 2, None),
+    (4, 2, -99.0),
+    (5, 2, 22.0),
+    (6, 2, 23.0),
+    (7, 3, 100.0),
+    (7, 4, 3100.0),
+    (9, 5, 36500.0),
+    (10, 6, 36500.0),
 ]
 
 

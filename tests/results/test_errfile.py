@@ -193,5 +193,6 @@ def test_large_file_streams(tmp_path: Path) -> None:
         handle.write(f"   ************* {closing}\n")
     report = ErrorReport.from_file(path)
     assert len(report.warnings) == count and report.warning_count == count + 1  # from the closing line
-    assert report.warnings[-1] == ErrorMessage("warning", f"warning number {count - 1}\ndetail {count - 1}",
-                                               2 * count)
+    assert report.warnings[-1] == ErrorMessage(
+        "warning", f"warning number {count - 1}\ndetail {count - 1}", 2 * count
+    )

@@ -132,7 +132,11 @@ def test_value_matches_direct_sqlite(sql: SQLResult, five_zone_sql_path: Path) -
     assert series.values == tuple(value for (value,) in rows)
     assert series.values[12] == rows[12][0]
     assert (series.variable_name, series.key_value, series.units, series.frequency) == (
-        ZMAT, "SPACE3-1", "C", "Hourly")
+        ZMAT,
+        "SPACE3-1",
+        "C",
+        "Hourly",
+    )
     assert series.environment == "CHICAGO_IL_USA ANNUAL COOLING 1% DESIGN CONDITIONS DB/MCWB"
     assert len(series) == 24
 
@@ -179,7 +183,9 @@ def test_frequencies(sql: SQLResult) -> None:
     finest = sql.get_timeseries(ZMAT, key="SPACE1-1")  # None: the finest reported
     assert finest.frequency == "Zone Timestep" and len(finest) == 2 * 24 * 4
     assert finest.timestamps[:2] == (
-        datetime(DEFAULT_YEAR, 1, 21, 0, 15), datetime(DEFAULT_YEAR, 1, 21, 0, 30))
+        datetime(DEFAULT_YEAR, 1, 21, 0, 15),
+        datetime(DEFAULT_YEAR, 1, 21, 0, 30),
+    )
     assert sql.get_timeseries(ZMAT, key="SPACE1-1", frequency="timestep").values == finest.values
     assert sql.get_timeseries(ZMAT, key="SPACE1-1", frequency="Zone Timestep").values == finest.values
 
@@ -259,8 +265,9 @@ def test_missing_value_is_nan(synthetic: SQLResult) -> None:
         ("Annual", datetime(2013, 1, 1), 36500.0),
     ],
 )
-def test_coarse_frequencies_are_labelled_by_period_start(synthetic: SQLResult, frequency: str,
-                                                         stamp: datetime, value: float) -> None:
+def test_coarse_frequencies_are_labelled_by_period_start(
+    synthetic: SQLResult, frequency: str, stamp: datetime, value: float
+) -> None:
     series = synthetic.get_timeseries("Electricity:Facility", frequency=frequency)
     assert series.timestamps == (stamp,) and series.values == (value,)
     assert series.environment == "RUN PERIOD 1"

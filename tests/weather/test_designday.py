@@ -53,8 +53,10 @@ def test_select_design_days(chicago_days: list[DesignDay]) -> None:
     assert heating.name == "Chicago Ohare Intl Ap Ann Htg 99.6% Condns DB"
     assert cooling.name == "Chicago Ohare Intl Ap Ann Clg 1% Condns DB=>MWB"
     names = [d.name for d in select_design_days(chicago_days, heating="99%", cooling="0.4%")]
-    assert names == ["Chicago Ohare Intl Ap Ann Htg 99% Condns DB",
-                     "Chicago Ohare Intl Ap Ann Clg .4% Condns DB=>MWB"]
+    assert names == [
+        "Chicago Ohare Intl Ap Ann Htg 99% Condns DB",
+        "Chicago Ohare Intl Ap Ann Clg .4% Condns DB=>MWB",
+    ]
     assert [d.kind for d in select_design_days(chicago_days, heating=None, cooling=2)] == ["cooling"]
 
 
@@ -91,10 +93,12 @@ def test_apply_design_days_replaces_objects(
     chicago_days: list[DesignDay], chicago_files: dict[str, Path]
 ) -> None:
     day_type = "SizingPeriod:DesignDay"
-    doc = FakeDocument({
-        day_type: [(day_type, "old winter", {}), (day_type, "old summer", {})],
-        "Site:Location": [("Site:Location", "old site", {})],
-    })
+    doc = FakeDocument(
+        {
+            day_type: [(day_type, "old winter", {}), (day_type, "old summer", {})],
+            "Site:Location": [("Site:Location", "old site", {})],
+        }
+    )
     chosen = select_design_days(chicago_days)
     apply_design_days(doc, chosen, location=read_ddy_location(chicago_files["ddy"]))
     assert [name for _, name, _ in doc["SizingPeriod:DesignDay"]] == [d.name for d in chosen]
@@ -113,12 +117,17 @@ def test_apply_design_days_to_a_real_model(
 
     doc = load_idf(models_dir / "1ZoneUncontrolled.idf")
     assert len(doc["SizingPeriod:DesignDay"]) == 2
-    apply_design_days(doc, select_design_days(chicago_days, heating="99%", cooling="0.4%"),
-                      location=read_ddy_location(chicago_files["ddy"]))
+    apply_design_days(
+        doc,
+        select_design_days(chicago_days, heating="99%", cooling="0.4%"),
+        location=read_ddy_location(chicago_files["ddy"]),
+    )
     reloaded = load_idf(doc.to_idf())  # what the engine would read
     days = list(reloaded["SizingPeriod:DesignDay"])
-    assert [d.name for d in days] == ["Chicago Ohare Intl Ap Ann Htg 99% Condns DB",
-                                      "Chicago Ohare Intl Ap Ann Clg .4% Condns DB=>MWB"]
+    assert [d.name for d in days] == [
+        "Chicago Ohare Intl Ap Ann Htg 99% Condns DB",
+        "Chicago Ohare Intl Ap Ann Clg .4% Condns DB=>MWB",
+    ]
     assert days[1].month == 7 and days[1].maximum_dry_bulb_temperature == 33.3
     assert days[1].humidity_condition_type == "WetBulb"
     assert reloaded["Site:Location"].one().latitude == 41.98
@@ -139,22 +148,47 @@ _DAY = """SizingPeriod:DesignDay,
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        (_DAY.format(month=1, day_type="WinterDesignDay", wind=4.9, end=""), 2,
-         "the last object is not ended by a ';'"),
-        (_DAY.format(month="Jan", day_type="WinterDesignDay", wind=4.9, end=";"), 4,
-         "(field 'month'): not a number: 'Jan'"),
-        (_DAY.format(month=1.5, day_type="WinterDesignDay", wind=4.9, end=";"), 4,
-         "(field 'month'): not a whole number: '1.5'"),
-        (_DAY.format(month=1, day_type="Winter", wind=4.9, end=";"), 6,
-         "(field 'day_type'): 'Winter' is not one of CustomDay1"),
-        (_DAY.format(month=1, day_type="WinterDesignDay", wind="", end=";"), 2,
-         "(field 'wind_speed'): design day 'Test Ann Htg 99.6% Condns DB' has no wind_speed"),
-        (_DAY.format(month=1, day_type="WinterDesignDay", wind=4.9, end="," + ",".join(["1"] * 12) + ";"), 10,
-         "SizingPeriod:DesignDay has 29 fields, at most 28 allowed"),
+        (
+            _DAY.format(month=1, day_type="WinterDesignDay", wind=4.9, end=""),
+            2,
+            "the last object is not ended by a ';'",
+        ),
+        (
+            _DAY.format(month="Jan", day_type="WinterDesignDay", wind=4.9, end=";"),
+            4,
+            "(field 'month'): not a number: 'Jan'",
+        ),
+        (
+            _DAY.format(month=1.5, day_type="WinterDesignDay", wind=4.9, end=";"),
+            4,
+            "(field 'month'): not a whole number: '1.5'",
+        ),
+        (
+            _DAY.format(month=1, day_type="Winter", wind=4.9, end=";"),
+            6,
+            "(field 'day_type'): 'Winter' is not one of CustomDay1",
+        ),
+        (
+            _DAY.format(month=1, day_type="WinterDesignDay", wind="", end=";"),
+            2,
+            "(field 'wind_speed'): design day 'Test Ann Htg 99.6% Condns DB' has no wind_speed",
+        ),
+        (
+            _DAY.format(month=1, day_type="WinterDesignDay", wind=4.9, end="," + ",".join(["1"] * 12) + ";"),
+            10,
+            "SizingPeriod:DesignDay has 29 fields, at most 28 allowed",
+        ),
         ("Site:Location,\n  ;\n", 2, "Site:Location object has no name"),
     ],
-    ids=["no-semicolon", "month-text", "month-fraction", "bad-choice", "missing-required", "too-many-fields",
-         "no-name"],
+    ids=[
+        "no-semicolon",
+        "month-text",
+        "month-fraction",
+        "bad-choice",
+        "missing-required",
+        "too-many-fields",
+        "no-name",
+    ],
 )
 def test_malformed_ddy_names_line_and_field(tmp_path: Path, text: str, line: int, message: str) -> None:
     path = tmp_path / "bad.ddy"

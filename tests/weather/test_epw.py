@@ -49,7 +49,11 @@ def test_chicago_header_and_records(chicago_files: dict[str, Path]) -> None:
     assert epw.comments[0].startswith("Custom/User Format -- WMO#725300")
     period = epw.data_periods.periods[0]
     assert (epw.data_periods.records_per_hour, period.start_weekday, period.start, period.end) == (
-        1, "Sunday", (1, 1), (12, 31))
+        1,
+        "Sunday",
+        (1, 1),
+        (12, 31),
+    )
     assert epw.columns["month"][0] == 1 and epw.columns["hour"][:3] == (1, 2, 3)
     assert epw.columns["dry_bulb_temperature"][0] == -12.2
     assert epw.columns["present_weather_codes"][0] == "999999999"
@@ -103,24 +107,51 @@ def _replace(line: int, text: str) -> Callable[[list[str]], None]:
         (lambda lines: lines.__delitem__(slice(3, None)), 4, "the file ends before the GROUND TEMPERATURES"),
         (_replace(108, "1986,1,5,11,0,?9?9,-3.1,-7.2"), 108, "a data record needs 35 fields, found 8 fields"),
         (_replace(200, ""), 200, "a data record needs 35 fields, found an empty line"),
-        (_set_field(20, "dry_bulb_temperature", "warm"), 20,
-         "(field 'dry_bulb_temperature'): not a number: 'warm'"),
+        (
+            _set_field(20, "dry_bulb_temperature", "warm"),
+            20,
+            "(field 'dry_bulb_temperature'): not a number: 'warm'",
+        ),
         (_set_field(30, "hour", "25"), 30, "(field 'hour'): 25 is outside 1-24"),
         (_set_field(31, "month", "x"), 31, "(field 'month'): not a whole number: 'x'"),
-        (_drop(-1), 8767,
-         "expected 8760 data records for the DATA PERIODS (1 per hour, leap year No), found 8759"),
+        (
+            _drop(-1),
+            8767,
+            "expected 8760 data records for the DATA PERIODS (1 per hour, leap year No), found 8759",
+        ),
         (_replace(5, "HOLIDAYS/DAYLIGHT SAVINGS,Yes,0,0,0"), 8768, "expected 8784 data records"),
         (_set_field(1, "6", "north"), 1, "(field 'latitude'): not a number: 'north'"),
-        (_replace(8, "DATA PERIODS,1,1,Data,Sunday, 13/ 1,12/31"), 8,
-         "(field 'period 1 start'): not a valid date"),
-        (_replace(4, "GROUND TEMPERATURES,2,.5,,,,1,2,3"), 4,
-         "GROUND TEMPERATURES with 2 depths needs 34 fields"),
-        (_replace(2, "DESIGN CONDITIONS,1,ASHRAE,,Heating,1,x"), 2,
-         "(field 'heating value 2'): not a number"),
+        (
+            _replace(8, "DATA PERIODS,1,1,Data,Sunday, 13/ 1,12/31"),
+            8,
+            "(field 'period 1 start'): not a valid date",
+        ),
+        (
+            _replace(4, "GROUND TEMPERATURES,2,.5,,,,1,2,3"),
+            4,
+            "GROUND TEMPERATURES with 2 depths needs 34 fields",
+        ),
+        (
+            _replace(2, "DESIGN CONDITIONS,1,ASHRAE,,Heating,1,x"),
+            2,
+            "(field 'heating value 2'): not a number",
+        ),
     ],
-    ids=["missing-header", "truncated-header", "short-record", "empty-line", "non-numeric", "hour-range",
-         "month-not-integer", "missing-record", "leap-year-count", "bad-latitude", "bad-date", "short-ground",
-         "bad-design-value"],
+    ids=[
+        "missing-header",
+        "truncated-header",
+        "short-record",
+        "empty-line",
+        "non-numeric",
+        "hour-range",
+        "month-not-integer",
+        "missing-record",
+        "leap-year-count",
+        "bad-latitude",
+        "bad-date",
+        "short-ground",
+        "bad-design-value",
+    ],
 )
 def test_malformed_epw_names_line_and_field(
     tmp_path: Path, chicago_lines: list[str], edit: Callable[[list[str]], None], line: int, message: str

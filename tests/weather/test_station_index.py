@@ -14,8 +14,10 @@ from epcloud.weather.indexfile import StationTable
 from epcloud.weather.stations import parse_file_stem
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCE = Path(os.environ.get("EPCLOUD_SHARED_DIR", REPO_ROOT.parent / "shared")) / "weather" / (
-    "onebuilding-stations.json.gz"
+SOURCE = (
+    Path(os.environ.get("EPCLOUD_SHARED_DIR", REPO_ROOT.parent / "shared"))
+    / "weather"
+    / ("onebuilding-stations.json.gz")
 )
 
 
@@ -121,8 +123,13 @@ def test_datasets_lists_every_file_preferred_first(
 ) -> None:
     files = station_index.datasets(ohare)
     assert files[0] == ohare
-    assert {f.dataset for f in files} == {"TMYx", "TMYx.2004-2018", "TMYx.2007-2021", "TMYx.2009-2023",
-                                          "TMYx.2011-2025"}
+    assert {f.dataset for f in files} == {
+        "TMYx",
+        "TMYx.2004-2018",
+        "TMYx.2007-2021",
+        "TMYx.2009-2023",
+        "TMYx.2011-2025",
+    }
     assert len({f.url for f in files}) == len(files)
     older = station_index.get("725300", dataset="tmyx.2004-2018")
     assert older.file_stem == "USA_IL_Chicago.OHare.Intl.AP.725300_TMYx.2004-2018"
@@ -173,8 +180,9 @@ def test_index_file_round_trip_and_bad_file(tmp_path: Path, station_index: Stati
 
 @pytest.mark.skipif(not SOURCE.is_file(), reason=f"station listing not found at {SOURCE}")
 def test_bundled_index_is_built_from_the_shared_listing(station_index: StationIndex) -> None:
-    spec = importlib.util.spec_from_file_location("build_station_index",
-                                                  REPO_ROOT / "scripts" / "build_station_index.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_station_index", REPO_ROOT / "scripts" / "build_station_index.py"
+    )
     assert spec and spec.loader
     builder = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(builder)

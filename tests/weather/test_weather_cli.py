@@ -46,8 +46,13 @@ def test_nearest(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Chicago OHare Intl AP" in capsys.readouterr().out
 
 
-def test_download(capsys: pytest.CaptureFixture[str], weather_server: WeatherServer, ohare: WeatherStation,
-                  chicago_zip: bytes, tmp_path: Path) -> None:
+def test_download(
+    capsys: pytest.CaptureFixture[str],
+    weather_server: WeatherServer,
+    ohare: WeatherStation,
+    chicago_zip: bytes,
+    tmp_path: Path,
+) -> None:
     weather_server.serve(urllib.parse.urlsplit(ohare.url).path, Reply(body=chicago_zip))
     args = ["weather", "download", "725300", "--cache-dir", str(tmp_path), "--base-url", weather_server.url]
     assert main([*args, "--json"]) == 0

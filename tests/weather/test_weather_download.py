@@ -28,7 +28,10 @@ def _leftovers(cache: Path) -> list[str]:
 
 
 def test_download_unpacks_the_zip_under_the_canonical_stem(
-    weather_server: WeatherServer, ohare: WeatherStation, chicago_zip: bytes, chicago_files: dict[str, Path],
+    weather_server: WeatherServer,
+    ohare: WeatherStation,
+    chicago_zip: bytes,
+    chicago_files: dict[str, Path],
     tmp_path: Path,
 ) -> None:
     weather_server.serve(_path(ohare), Reply(body=chicago_zip))
@@ -115,8 +118,9 @@ def test_offline_fails_quickly_with_a_clear_error(ohare: WeatherStation, tmp_pat
     with socket.socket() as probe:  # a port nobody listens on: connections are refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    downloader = WeatherDownloader(cache_dir=tmp_path, base_url=f"http://127.0.0.1:{port}", retries=2,
-                                   backoff=0.01, timeout=2.0)
+    downloader = WeatherDownloader(
+        cache_dir=tmp_path, base_url=f"http://127.0.0.1:{port}", retries=2, backoff=0.01, timeout=2.0
+    )
     started = time.monotonic()
     with pytest.raises(WeatherDownloadError, match=r"cannot connect.*gave up after 3 attempts.*network"):
         downloader.download(ohare)
@@ -126,7 +130,10 @@ def test_offline_fails_quickly_with_a_clear_error(ohare: WeatherStation, tmp_pat
 
 @pytest.mark.parametrize("declare_length", [True, False])
 def test_oversized_download_is_refused(
-    weather_server: WeatherServer, ohare: WeatherStation, chicago_zip: bytes, tmp_path: Path,
+    weather_server: WeatherServer,
+    ohare: WeatherStation,
+    chicago_zip: bytes,
+    tmp_path: Path,
     declare_length: bool,
 ) -> None:
     weather_server.serve(_path(ohare), Reply(body=chicago_zip, declare_length=declare_length))

@@ -90,5 +90,3 @@ def _handler_for(server: WeatherServer) -> type[BaseHTTPRequestHandler]:
             """Keep the test output quiet."""
 
     return Handler
-
-

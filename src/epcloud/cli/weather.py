@@ -17,9 +17,10 @@ from epcloud.weather import StationIndex, WeatherDownloader, WeatherFiles, Weath
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "weather", help="find weather stations and download their files",
+        "weather",
+        help="find weather stations and download their files",
         description="Search the bundled index of climate.onebuilding.org weather stations and download "
-                    "their EPW/DDY/STAT files.",
+        "their EPW/DDY/STAT files.",
     )
     parser.set_defaults(func=lambda _args: _usage(parser))
     commands = parser.add_subparsers(dest="weather_command", metavar="COMMAND")
@@ -42,8 +43,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download = commands.add_parser("download", help="download a station's weather files into the cache")
     download.add_argument("station", nargs="+", help="a WMO number, a file name or a search query")
     download.add_argument("--dataset", help="a specific file of the station, e.g. TMYx.2009-2023")
-    download.add_argument("--cache-dir", help="where to keep the files (default: $EPCLOUD_CACHE_DIR/weather "
-                                              "or ~/.cache/epcloud/weather)")
+    download.add_argument(
+        "--cache-dir",
+        help="where to keep the files (default: $EPCLOUD_CACHE_DIR/weather or ~/.cache/epcloud/weather)",
+    )
     download.add_argument("--base-url", help="a mirror laid out like climate.onebuilding.org")
     download.add_argument("--json", action="store_true", help="print the file paths as JSON")
     download.set_defaults(func=_download)
@@ -79,8 +82,9 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _nearest(args: argparse.Namespace) -> int:
-    results = StationIndex.load().nearest(args.latitude, args.longitude, limit=args.limit,
-                                          max_distance_km=args.max_distance)
+    results = StationIndex.load().nearest(
+        args.latitude, args.longitude, limit=args.limit, max_distance_km=args.max_distance
+    )
     if args.json:
         rows = [{**station_dict(r.station), "distance_km": r.distance_km} for r in results]
         print(json.dumps(rows, indent=2))

@@ -67,8 +67,9 @@ class IDFDocument:
         if coll is not None:
             return coll
         if type_name not in self.schema:
-            raise UnknownObjectTypeError(self.schema.unknown_type_message(type_name), source=self.source,
-                                         text=type_name)
+            raise UnknownObjectTypeError(
+                self.schema.unknown_type_message(type_name), source=self.source, text=type_name
+            )
         return self._collection(self.schema.spec(type_name))
 
     def __contains__(self, item: object) -> bool:
@@ -130,8 +131,11 @@ class IDFDocument:
         obj = IDFObject(spec)
         if name is not None:
             if not spec.has_name:
-                raise UnknownFieldError(f"{spec.type} objects have no name; give their fields by keyword",
-                                        source=self.source, text=str(name))
+                raise UnknownFieldError(
+                    f"{spec.type} objects have no name; give their fields by keyword",
+                    source=self.source,
+                    text=str(name),
+                )
             obj._values.append(to_raw(name))
         for field_name, value in fields.items():
             obj[field_name] = value
@@ -198,15 +202,16 @@ class IDFDocument:
 
 
 def version_of(value: object) -> str | None:
-    """"major.minor" of a Version identifier such as "25.2", "25.2.0" or 25.2."""
+    """ "major.minor" of a Version identifier such as "25.2", "25.2.0" or 25.2."""
     if value is None:
         return None
     parts = str(value).strip().split(".")
     return ".".join(parts[:2]) if len(parts) > 1 else parts[0]
 
 
-def _unpickle(schema: Schema, source: str,
-              objects: list[tuple[str, bool, list[str], int | None]]) -> IDFDocument:
+def _unpickle(
+    schema: Schema, source: str, objects: list[tuple[str, bool, list[str], int | None]]
+) -> IDFDocument:
     """Rebuilds a pickled document; stand-in specs for unknown types are made once per type."""
     unknown: dict[str, ObjectSpec] = {}
 

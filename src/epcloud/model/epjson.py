@@ -49,8 +49,9 @@ def read_json(text: str, source: str) -> dict[str, Any]:
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise EpJSONSyntaxError(f"invalid JSON: {exc.msg}", source=source, line=exc.lineno,
-                                text=_line_text(text, exc.lineno)) from None
+        raise EpJSONSyntaxError(
+            f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, text=_line_text(text, exc.lineno)
+        ) from None
     except _DuplicateKey as dup:
         line = _second_key_line(text, dup.key)
         raise DuplicateNameError(
@@ -58,8 +59,12 @@ def read_json(text: str, source: str) -> dict[str, Any]:
             "in one JSON object (two objects of one type with the same name?)"
         ) from None
     if not isinstance(data, dict):
-        raise EpJSONSyntaxError("an epJSON model must be a JSON object {type: {name: {field: value}}}",
-                                source=source, line=1, text=_line_text(text, 1))
+        raise EpJSONSyntaxError(
+            "an epJSON model must be a JSON object {type: {name: {field: value}}}",
+            source=source,
+            line=1,
+            text=_line_text(text, 1),
+        )
     return data
 
 
@@ -72,8 +77,13 @@ def version_in(data: dict[str, Any]) -> object:
     return body.get("version_identifier") if isinstance(body, dict) else None
 
 
-def parse_epjson(data: dict[str, Any], schema: Schema, source: str, text: str | None = None,
-                 allow_unknown_types: bool = False) -> list[ParsedObject]:
+def parse_epjson(
+    data: dict[str, Any],
+    schema: Schema,
+    source: str,
+    text: str | None = None,
+    allow_unknown_types: bool = False,
+) -> list[ParsedObject]:
     """The objects of epJSON data with their specs; `text` (when the data came from it) gives lines."""
     reader = _Reader(schema, source, text or "")
     lines = _object_lines(data, text)
@@ -81,12 +91,19 @@ def parse_epjson(data: dict[str, Any], schema: Schema, source: str, text: str | 
     for type_name, objects in data.items():
         spec = reader.spec(type_name, allow_unknown_types)
         if not isinstance(objects, dict):
-            raise reader.error(f"the value of {type_name!r} must be a JSON object {{name: {{fields}}}}",
-                               type_name, text=type_name)
+            raise reader.error(
+                f"the value of {type_name!r} must be a JSON object {{name: {{fields}}}}",
+                type_name,
+                text=type_name,
+            )
         for name, body in objects.items():
             if not isinstance(body, dict):
-                raise reader.error(f"the value of {name!r} must be a JSON object {{field: value}}",
-                                   type_name, name, text=name)
+                raise reader.error(
+                    f"the value of {name!r} must be a JSON object {{field: value}}",
+                    type_name,
+                    name,
+                    text=name,
+                )
             parsed.append((spec, reader.values(spec, type_name, name, body), next(lines, None)))
     return parsed
 
@@ -123,8 +140,12 @@ class _Reader:
             return self.schema.spec(type_name)
         if allow_unknown_types:
             return ObjectSpec.unknown(type_name)
-        raise UnknownObjectTypeError(self.schema.unknown_type_message(type_name), source=self.source,
-                                     line=self.line_of(type_name), text=type_name)
+        raise UnknownObjectTypeError(
+            self.schema.unknown_type_message(type_name),
+            source=self.source,
+            line=self.line_of(type_name),
+            text=type_name,
+        )
 
     def values(self, spec: ObjectSpec, type_name: str, name: str, body: dict[str, Any]) -> list[str]:
         """The raw field list of one object, checked against its spec."""
@@ -143,8 +164,12 @@ class _Reader:
             if position is None or position >= count or (position == 0 and spec.has_name):
                 close = spec.suggest(key)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
-                raise UnknownFieldError(f"{spec.type} has no field of this name{hint}", source=self.source,
-                                        line=self.line_of(*path, key), text=key)
+                raise UnknownFieldError(
+                    f"{spec.type} has no field of this name{hint}",
+                    source=self.source,
+                    line=self.line_of(*path, key),
+                    text=key,
+                )
             values[position] = self.raw(value, (*path, key))
         while values and not values[-1]:
             values.pop()
@@ -154,15 +179,19 @@ class _Reader:
         keys = spec.extensible_fields
         extension = spec.extension or ""
         if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
-            raise self.error(f"{extension!r} must be a list of objects {{field: value}}", *path, extension,
-                             text=extension)
+            raise self.error(
+                f"{extension!r} must be a list of objects {{field: value}}", *path, extension, text=extension
+            )
         raw: list[str] = []
         for group in groups:
             for key in group:
                 if key not in keys:
                     raise UnknownFieldError(
                         f"an extensible group of {spec.type} has the fields {', '.join(keys)}",
-                        source=self.source, line=self.line_of(*path, extension, key), text=key)
+                        source=self.source,
+                        line=self.line_of(*path, extension, key),
+                        text=key,
+                    )
             raw.extend(self.raw(group.get(k), (*path, extension, k)) for k in keys)
         return raw
 
@@ -180,7 +209,8 @@ class _Reader:
         position = 0
         for key in keys:
             match = re.compile(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:").search(
-                self.text, position)
+                self.text, position
+            )
             if match is None:
                 return None
             position = match.start()

@@ -36,13 +36,18 @@ def parse_idf(text: str, source: str) -> list[RawObject]:
     tail = chunks[-1]
     if tail.strip():
         start = len(tail) - len(tail.lstrip())
-        raise IDFSyntaxError("the last object is not terminated with ';'", source=source,
-                             line=line + tail.count("\n", 0, start), text=_first_line(tail[start:]))
+        raise IDFSyntaxError(
+            "the last object is not terminated with ';'",
+            source=source,
+            line=line + tail.count("\n", 0, start),
+            text=_first_line(tail[start:]),
+        )
     return objects
 
 
-def resolve_types(objects: list[RawObject], schema: Schema, source: str,
-                  allow_unknown_types: bool = False) -> list[ParsedObject]:
+def resolve_types(
+    objects: list[RawObject], schema: Schema, source: str, allow_unknown_types: bool = False
+) -> list[ParsedObject]:
     """Gives each object its spec; unknown types and fields beyond a non-extensible type's last are errors."""
     specs: dict[str, ObjectSpec] = {}
     parsed: list[ParsedObject] = []
@@ -56,21 +61,30 @@ def resolve_types(objects: list[RawObject], schema: Schema, source: str,
             if extra is not None:
                 raise UnknownFieldError(
                     f"{spec.type} has {limit} fields but field {extra + 1} is given",
-                    source=source, line=_field_line(chunk, chunk_line, extra + 1), text=values[extra],
+                    source=source,
+                    line=_field_line(chunk, chunk_line, extra + 1),
+                    text=values[extra],
                 )
             del values[limit:]
         parsed.append((spec, values, line))
     return parsed
 
 
-def _spec(type_name: str, schema: Schema, seen: dict[str, ObjectSpec], source: str, line: int,
-          allow_unknown_types: bool) -> ObjectSpec:
+def _spec(
+    type_name: str,
+    schema: Schema,
+    seen: dict[str, ObjectSpec],
+    source: str,
+    line: int,
+    allow_unknown_types: bool,
+) -> ObjectSpec:
     """The schema's spec, or one shared stand-in per unknown type (any case) when those are allowed."""
     if type_name in schema:
         return schema.spec(type_name)
     if not allow_unknown_types:
-        raise UnknownObjectTypeError(schema.unknown_type_message(type_name), source=source, line=line,
-                                     text=type_name)
+        raise UnknownObjectTypeError(
+            schema.unknown_type_message(type_name), source=source, line=line, text=type_name
+        )
     same = next((s for s in seen.values() if not s.known and s.type.upper() == type_name.upper()), None)
     return same or ObjectSpec.unknown(type_name)
 
@@ -80,16 +94,23 @@ def _syntax_error(chunk: str, chunk_line: int, source: str) -> IDFSyntaxError:
     parts = chunk.split(",")
     if not parts[0].strip():
         if len(parts) == 1:
-            return IDFSyntaxError("';' with no object before it", source=source,
-                                  line=chunk_line + chunk.count("\n"), text=";")
-        return IDFSyntaxError("field values with no object type before them", source=source,
-                              line=_field_line(chunk, chunk_line, 1), text=_first_line(chunk.strip()))
+            return IDFSyntaxError(
+                "';' with no object before it", source=source, line=chunk_line + chunk.count("\n"), text=";"
+            )
+        return IDFSyntaxError(
+            "field values with no object type before them",
+            source=source,
+            line=_field_line(chunk, chunk_line, 1),
+            text=_first_line(chunk.strip()),
+        )
     index = next(i for i, part in enumerate(parts) if "\n" in part.strip())
     before, _, after = parts[index].strip().partition("\n")
     offset = sum(len(p) + 1 for p in parts[:index]) + parts[index].index(after.lstrip())
     return IDFSyntaxError(
         f"expected ',' or ';' after {before.strip()!r} but the next line goes on with",
-        source=source, line=chunk_line + chunk.count("\n", 0, offset), text=_first_line(after.lstrip()),
+        source=source,
+        line=chunk_line + chunk.count("\n", 0, offset),
+        text=_first_line(after.lstrip()),
     )
 
 

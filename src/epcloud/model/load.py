@@ -17,8 +17,14 @@ __all__ = ["load_epjson", "load_idf", "new_document", "read_model_text"]
 ModelSource = str | os.PathLike[str]
 
 
-def load_idf(path_or_text: ModelSource, *, schema: Schema | None = None, check_version: bool = True,
-             allow_unknown_types: bool = False, source: str | None = None) -> IDFDocument:
+def load_idf(
+    path_or_text: ModelSource,
+    *,
+    schema: Schema | None = None,
+    check_version: bool = True,
+    allow_unknown_types: bool = False,
+    source: str | None = None,
+) -> IDFDocument:
     """Reads an IDF model from a path, or from IDF text (a string with a newline or ';').
 
     Unknown object types are an error unless `allow_unknown_types` (they are then kept as written).
@@ -29,14 +35,20 @@ def load_idf(path_or_text: ModelSource, *, schema: Schema | None = None, check_v
     schema = schema or get_schema()
     raw = parse_idf(text, source)
     if check_version:
-        version = next((values[0] for type_name, values, *_ in raw
-                        if type_name.upper() == "VERSION" and values), None)
+        version = next(
+            (values[0] for type_name, values, *_ in raw if type_name.upper() == "VERSION" and values), None
+        )
         _check_version(version, schema, source)
     return IDFDocument.from_parsed(resolve_types(raw, schema, source, allow_unknown_types), schema, source)
 
 
-def load_epjson(path_or_text_or_dict: ModelSource | dict[str, Any], *, schema: Schema | None = None,
-                check_version: bool = True, allow_unknown_types: bool = False) -> IDFDocument:
+def load_epjson(
+    path_or_text_or_dict: ModelSource | dict[str, Any],
+    *,
+    schema: Schema | None = None,
+    check_version: bool = True,
+    allow_unknown_types: bool = False,
+) -> IDFDocument:
     """Reads an epJSON model from a path, epJSON text, or an already parsed dict; as `load_idf` otherwise."""
     schema = schema or get_schema()
     text: str | None
@@ -62,8 +74,9 @@ def new_document(version: str | None = None, *, schema: Schema | None = None) ->
 
 def read_model_text(path_or_text: ModelSource) -> tuple[str, str]:
     """The text and its source name: a Path, or a str without newline or ';', is a file to read."""
-    if isinstance(path_or_text, str) and ("\n" in path_or_text or ";" in path_or_text
-                                          or path_or_text.lstrip().startswith("{")):
+    if isinstance(path_or_text, str) and (
+        "\n" in path_or_text or ";" in path_or_text or path_or_text.lstrip().startswith("{")
+    ):
         return path_or_text, "<string>"
     path = Path(path_or_text)
     try:

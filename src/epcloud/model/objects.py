@@ -146,8 +146,12 @@ class IDFObject:
         close = self._spec.suggest(str(field_name))
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         source = self._doc.source if self._doc is not None else "<object>"
-        return UnknownFieldError(f"{self._spec.type} has no field of this name{hint}", source=source,
-                                 line=self.line, text=field_name)
+        return UnknownFieldError(
+            f"{self._spec.type} has no field of this name{hint}",
+            source=source,
+            line=self.line,
+            text=field_name,
+        )
 
     # ------------------------------------------------------------ extensible groups
 
@@ -162,10 +166,12 @@ class IDFObject:
         groups = []
         tail = self._values[start:]
         for first in range(0, len(tail), size):
-            groups.append({
-                key: _value(spec, key, raw)
-                for key, raw in zip(spec.extensible_fields, tail[first:first + size], strict=False)
-            })
+            groups.append(
+                {
+                    key: _value(spec, key, raw)
+                    for key, raw in zip(spec.extensible_fields, tail[first : first + size], strict=False)
+                }
+            )
         return groups
 
     @extensible_groups.setter

@@ -54,8 +54,14 @@ class ObjectSpec:
     @classmethod
     def unknown(cls, type_name: str) -> ObjectSpec:
         """A stand-in for a type the schema lacks: every field is `field_<n>`, kept as written."""
-        return cls(type=type_name, fields=(), extensible_fields=("field",), extension="fields",
-                   labels=("Field",), known=False)
+        return cls(
+            type=type_name,
+            fields=(),
+            extensible_fields=("field",),
+            extension="fields",
+            labels=("Field",),
+            known=False,
+        )
 
     def position(self, field_name: str) -> int | None:
         """The 0-based field position of a schema field name or a flattened `<extensible>_<n>` name."""
@@ -111,8 +117,9 @@ class Schema:
         self._specs: dict[str, ObjectSpec] = {}
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str],
-                  cache_dir: str | os.PathLike[str] | Literal["user"] | None = "user") -> Schema:
+    def from_file(
+        cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | Literal["user"] | None = "user"
+    ) -> Schema:
         """Reads `Energy+.schema.epJSON` through a compact cache in `cache_dir` ("user": ~/.cache/epcloud)."""
         path = Path(path)
         folder = _user_cache_dir() if cache_dir == "user" else cache_dir
@@ -150,8 +157,11 @@ class Schema:
             return spec
         canonical = self._by_upper.get(type_name.upper())
         if canonical is None:
-            raise UnknownObjectTypeError(self.unknown_type_message(type_name),
-                                         source=self.path.name if self.path else "schema", text=type_name)
+            raise UnknownObjectTypeError(
+                self.unknown_type_message(type_name),
+                source=self.path.name if self.path else "schema",
+                text=type_name,
+            )
         spec = self._specs.get(canonical) or _spec_from_entry(canonical, self._entries[canonical])
         self._specs[canonical] = self._specs[type_name] = spec
         return spec
@@ -178,8 +188,11 @@ def compact_schema(raw: dict[str, Any]) -> dict[str, Any]:
     properties = raw["properties"]
     version_props = next(iter(properties["Version"]["patternProperties"].values()))["properties"]
     version = str(version_props["version_identifier"]["default"])
-    return {"format": _CACHE_FORMAT, "version": version,
-            "types": {name: _compact_entry(entry) for name, entry in properties.items()}}
+    return {
+        "format": _CACHE_FORMAT,
+        "version": version,
+        "types": {name: _compact_entry(entry) for name, entry in properties.items()},
+    }
 
 
 def _compact_entry(entry: dict[str, Any]) -> list[Any]:
@@ -223,14 +236,32 @@ def _label(name: str, info: dict[str, Any], prop: dict[str, Any]) -> str:
 
 
 def _spec_from_entry(type_name: str, entry: list[Any]) -> ObjectSpec:
-    (fields, extensibles, extension, numeric, integer, retaincase, labels, named, unique, min_fields,
-     enums) = entry
+    (
+        fields,
+        extensibles,
+        extension,
+        numeric,
+        integer,
+        retaincase,
+        labels,
+        named,
+        unique,
+        min_fields,
+        enums,
+    ) = entry
     return ObjectSpec(
-        type=type_name, fields=tuple(fields), extensible_fields=tuple(extensibles), extension=extension,
-        numeric_fields=frozenset(numeric), integer_fields=frozenset(integer),
-        retaincase_fields=frozenset(retaincase), labels=tuple(labels),
+        type=type_name,
+        fields=tuple(fields),
+        extensible_fields=tuple(extensibles),
+        extension=extension,
+        numeric_fields=frozenset(numeric),
+        integer_fields=frozenset(integer),
+        retaincase_fields=frozenset(retaincase),
+        labels=tuple(labels),
         enums={name: _keywords(choices) for name, choices in enums.items()},
-        has_name=named, unique=unique, min_fields=min_fields,
+        has_name=named,
+        unique=unique,
+        min_fields=min_fields,
     )
 
 

@@ -43,4 +43,3 @@ def to_raw(value: object) -> str:
             raise ValueError(f"EnergyPlus fields cannot hold {value!r}")
         return repr(number)
     raise TypeError(f"a field value must be a number, a string or None, not {type(value).__name__}")
-

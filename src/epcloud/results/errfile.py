@@ -192,8 +192,9 @@ def _parse(lines: Iterable[str]) -> ErrorReport:
     return _report(messages, closing, phases)
 
 
-def _report(messages: list[ErrorMessage], closing: re.Match[str] | None,
-            phases: dict[str, tuple[int, int]]) -> ErrorReport:
+def _report(
+    messages: list[ErrorMessage], closing: re.Match[str] | None, phases: dict[str, tuple[int, int]]
+) -> ErrorReport:
     counted = [m for m in messages if not m.recurring]
     warnings = sum(m.severity == "warning" for m in counted)
     severe = sum(m.severity == "severe" for m in counted)

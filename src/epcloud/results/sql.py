@@ -167,9 +167,14 @@ class SQLResult:
                 "FROM ReportDataDictionary ORDER BY ReportDataDictionaryIndex"
             )
             self._dictionary = [
-                VariableInfo(name=name or "", key=key if key is not None else (name or ""),
-                             frequency=frequency or "", units=units or "", is_meter=bool(is_meter),
-                             index=index)
+                VariableInfo(
+                    name=name or "",
+                    key=key if key is not None else (name or ""),
+                    frequency=frequency or "",
+                    units=units or "",
+                    is_meter=bool(is_meter),
+                    index=index,
+                )
                 for index, is_meter, key, name, frequency, units in rows
             ]
         return list(self._dictionary)
@@ -180,8 +185,10 @@ class SQLResult:
             "SELECT EnvironmentPeriodIndex, EnvironmentName, EnvironmentType FROM EnvironmentPeriods "
             "ORDER BY EnvironmentPeriodIndex"
         )
-        return [EnvironmentInfo(index, name or "", ENVIRONMENT_TYPES.get(kind, str(kind)))
-                for index, name, kind in rows]
+        return [
+            EnvironmentInfo(index, name or "", ENVIRONMENT_TYPES.get(kind, str(kind)))
+            for index, name, kind in rows
+        ]
 
     # -- time series --------------------------------------------------------------------------
 
@@ -204,8 +211,10 @@ class SQLResult:
             among = f"({', '.join('?' * len(wanted))})"
             params: list[Any] = list(wanted)
         else:  # too many keys to name one by one: every key of the variable, unwanted rows skipped below
-            among = ("(SELECT ReportDataDictionaryIndex FROM ReportDataDictionary "
-                     "WHERE Name = ? COLLATE NOCASE AND ReportingFrequency = ?)")
+            among = (
+                "(SELECT ReportDataDictionaryIndex FROM ReportDataDictionary "
+                "WHERE Name = ? COLLATE NOCASE AND ReportingFrequency = ?)"
+            )
             params = [entries[0].name, entries[0].frequency]
         sql = (
             "SELECT rd.ReportDataDictionaryIndex, rd.TimeIndex, rd.Value, t.EnvironmentPeriodIndex, "
@@ -253,8 +262,11 @@ class SQLResult:
         if not entries:
             names = sorted({e.name for e in dictionary})
             close = _close_names(variable, names)
-            hint = f"Close names: {', '.join(close)}." if close else (
-                f"It reports {len(names)} others; list_variables() shows them.")
+            hint = (
+                f"Close names: {', '.join(close)}."
+                if close
+                else (f"It reports {len(names)} others; list_variables() shows them.")
+            )
             raise VariableNotFoundError(
                 f"{self._path}: no output variable or meter named {variable!r}. {hint} (A variable is in the "
                 "SQL output only when the model asks for it with Output:Variable or Output:Meter.)",
@@ -289,14 +301,24 @@ class SQLResult:
             if entry.frequency != finest:
                 continue
             if entry.key.lower() in chosen:  # the same key asked for twice (e.g. with two schedules)
-                logger.warning("%s: %r key %r is reported twice at %s; using the first",
-                               self._path, name, entry.key, finest)
+                logger.warning(
+                    "%s: %r key %r is reported twice at %s; using the first",
+                    self._path,
+                    name,
+                    entry.key,
+                    finest,
+                )
                 continue
             chosen[entry.key.lower()] = entry
         left_out = sorted({e.key for e in entries} - {e.key for e in chosen.values()})
         if left_out:
-            logger.warning("%s: %r is reported %s for some keys only; left out: %s",
-                           self._path, name, finest, _shorten(left_out))
+            logger.warning(
+                "%s: %r is reported %s for some keys only; left out: %s",
+                self._path,
+                name,
+                finest,
+                _shorten(left_out),
+            )
         return list(chosen.values())
 
     def _environment(self, environment: int | str | EnvironmentInfo) -> EnvironmentInfo:
@@ -316,8 +338,16 @@ class SQLResult:
             [e.name for e in environments],
         )
 
-    def _timestamp(self, frequency: str, env_index: int, year: int | None, month: int | None,
-                   day: int | None, hour: int | None, minute: int | None) -> datetime:
+    def _timestamp(
+        self,
+        frequency: str,
+        env_index: int,
+        year: int | None,
+        month: int | None,
+        day: int | None,
+        hour: int | None,
+        minute: int | None,
+    ) -> datetime:
         """When a value happened: the interval end for timestep and hourly data (EnergyPlus's own stamp,
         so the last hour of a day is Hour=24), the start of the period covered for coarser data."""
         # Run-period and annual rows carry no date, and EnergyPlus reuses one Time row for the values
@@ -366,8 +396,15 @@ class SQLResult:
             params,
         )
         return [
-            TabularCell(report or "", report_for_ or "", table or "", row or "", column or "", units or "",
-                        (value or "").strip())
+            TabularCell(
+                report or "",
+                report_for_ or "",
+                table or "",
+                row or "",
+                column or "",
+                units or "",
+                (value or "").strip(),
+            )
             for report, report_for_, table, row, column, units, value in rows
         ]
 
@@ -402,8 +439,12 @@ class SQLResult:
         for depth, (label, asked) in enumerate(zip(labels, path, strict=True)):
             where, params = _tabular_filters(*path[:depth])
             column = _TABULAR_COLUMNS[depth]
-            known = [name for (name,) in self._fetch(
-                f"SELECT DISTINCT {column} FROM {_TABULAR_VIEW} WHERE {where} ORDER BY {column}", params)]
+            known = [
+                name
+                for (name,) in self._fetch(
+                    f"SELECT DISTINCT {column} FROM {_TABULAR_VIEW} WHERE {where} ORDER BY {column}", params
+                )
+            ]
             if asked.lower() not in {name.lower() for name in known if name is not None}:
                 close = _close_names(asked, [name for name in known if name]) or known
                 return f"there is no {label} {asked!r}; try {_shorten(close)}."
@@ -415,8 +456,11 @@ _TABULAR_COLUMNS = ("ReportName", "ReportForString", "TableName", "RowName", "Co
 
 def _tabular_filters(*values: str | None) -> tuple[str, list[str]]:
     """A WHERE clause matching, in _TABULAR_COLUMNS order, each value that is not None."""
-    clauses = [f"{column} = ? COLLATE NOCASE" for column, value in zip(_TABULAR_COLUMNS, values, strict=False)
-               if value is not None]
+    clauses = [
+        f"{column} = ? COLLATE NOCASE"
+        for column, value in zip(_TABULAR_COLUMNS, values, strict=False)
+        if value is not None
+    ]
     return " AND ".join(clauses) or "1", [value for value in values if value is not None]
 
 

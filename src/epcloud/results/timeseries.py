@@ -61,7 +61,9 @@ class TimeSeriesResult:
         )
         frame.columns.name = self.variable_name
         frame.attrs.update(
-            variable_name=self.variable_name, units=self.units, frequency=self.frequency,
+            variable_name=self.variable_name,
+            units=self.units,
+            frequency=self.frequency,
             environment=self.environment,
         )
         return frame

@@ -35,17 +35,43 @@ _YES_NO = ("No", "Yes")
 _DESIGN_DAY_FIELDS: tuple[tuple[str, str | tuple[str, ...]], ...] = (
     ("month", "integer"),
     ("day_of_month", "integer"),
-    ("day_type", ("CustomDay1", "CustomDay2", "Friday", "Holiday", "Monday", "Saturday", "SummerDesignDay",
-                  "Sunday", "Thursday", "Tuesday", "Wednesday", "WinterDesignDay")),
+    (
+        "day_type",
+        (
+            "CustomDay1",
+            "CustomDay2",
+            "Friday",
+            "Holiday",
+            "Monday",
+            "Saturday",
+            "SummerDesignDay",
+            "Sunday",
+            "Thursday",
+            "Tuesday",
+            "Wednesday",
+            "WinterDesignDay",
+        ),
+    ),
     ("maximum_dry_bulb_temperature", "number"),
     ("daily_dry_bulb_temperature_range", "number"),
-    ("dry_bulb_temperature_range_modifier_type",
-     ("DefaultMultipliers", "DifferenceSchedule", "MultiplierSchedule", "TemperatureProfileSchedule")),
+    (
+        "dry_bulb_temperature_range_modifier_type",
+        ("DefaultMultipliers", "DifferenceSchedule", "MultiplierSchedule", "TemperatureProfileSchedule"),
+    ),
     ("dry_bulb_temperature_range_modifier_day_schedule_name", "text"),
-    ("humidity_condition_type",
-     ("DewPoint", "Enthalpy", "HumidityRatio", "RelativeHumiditySchedule", "WetBulb",
-      "WetBulbProfileDefaultMultipliers", "WetBulbProfileDifferenceSchedule",
-      "WetBulbProfileMultiplierSchedule")),
+    (
+        "humidity_condition_type",
+        (
+            "DewPoint",
+            "Enthalpy",
+            "HumidityRatio",
+            "RelativeHumiditySchedule",
+            "WetBulb",
+            "WetBulbProfileDefaultMultipliers",
+            "WetBulbProfileDifferenceSchedule",
+            "WetBulbProfileMultiplierSchedule",
+        ),
+    ),
     ("wetbulb_or_dewpoint_at_maximum_dry_bulb", "number"),
     ("humidity_condition_day_schedule_name", "text"),
     ("humidity_ratio_at_maximum_dry_bulb", "number"),
@@ -68,7 +94,10 @@ _DESIGN_DAY_FIELDS: tuple[tuple[str, str | tuple[str, ...]], ...] = (
 )
 _DESIGN_DAY_REQUIRED = ("month", "day_of_month", "day_type", "wind_speed", "wind_direction")
 _SITE_LOCATION_FIELDS: tuple[tuple[str, str | tuple[str, ...]], ...] = (
-    ("latitude", "number"), ("longitude", "number"), ("time_zone", "number"), ("elevation", "number"),
+    ("latitude", "number"),
+    ("longitude", "number"),
+    ("time_zone", "number"),
+    ("elevation", "number"),
     ("keep_site_location_information", _YES_NO),
 )
 # "... Ann Htg 99.6% Condns DB", "... Ann Clg .4% Condns DB=>MWB", "... Ann Htg Wind 99.6% Condns WS=>MCDB"
@@ -140,8 +169,9 @@ def read_ddy_location(path: str | PathLike[str]) -> SiteLocation | None:
     return _read(path)[1]
 
 
-def select_design_days(days: Sequence[DesignDay], heating: str | float | None = "99.6%",
-                       cooling: str | float | None = "1%") -> list[DesignDay]:
+def select_design_days(
+    days: Sequence[DesignDay], heating: str | float | None = "99.6%", cooling: str | float | None = "1%"
+) -> list[DesignDay]:
     """The annual heating dry-bulb and cooling dry-bulb (=> mean coincident wet-bulb) design days at
     these percentiles, e.g. "Ann Htg 99.6% Condns DB" and "Ann Clg 1% Condns DB=>MWB"; None skips one."""
     chosen = []
@@ -163,8 +193,9 @@ def select_design_days(days: Sequence[DesignDay], heating: str | float | None = 
     return chosen
 
 
-def apply_design_days(doc: ModelDocument, design_days: Iterable[DesignDay],
-                      location: SiteLocation | None = None) -> None:
+def apply_design_days(
+    doc: ModelDocument, design_days: Iterable[DesignDay], location: SiteLocation | None = None
+) -> None:
     """Replace a model's ``SizingPeriod:DesignDay`` objects, and its ``Site:Location`` if ``location``."""
     days = list(design_days)
     old = list(doc[DESIGN_DAY])
@@ -176,8 +207,12 @@ def apply_design_days(doc: ModelDocument, design_days: Iterable[DesignDay],
         for obj in list(doc[SITE_LOCATION]):
             doc.remove(obj)
         doc.add(SITE_LOCATION, location.name, **location.fields)
-    logger.info("replaced %d design days with %d%s", len(old), len(days),
-                f" and the site location with {location.name!r}" if location else "")
+    logger.info(
+        "replaced %d design days with %d%s",
+        len(old),
+        len(days),
+        f" and the site location with {location.name!r}" if location else "",
+    )
 
 
 def _percent(value: str | float) -> float:
@@ -215,8 +250,12 @@ def _read(path: str | PathLike[str]) -> tuple[list[DesignDay], SiteLocation | No
             values = _convert(obj, _DESIGN_DAY_FIELDS, source)
             for required in _DESIGN_DAY_REQUIRED:
                 if required not in values:
-                    raise DDYFormatError(f"design day {obj.fields[1].strip()!r} has no {required}",
-                                         source=source, line=obj.lines[0], field=required)
+                    raise DDYFormatError(
+                        f"design day {obj.fields[1].strip()!r} has no {required}",
+                        source=source,
+                        line=obj.lines[0],
+                        field=required,
+                    )
             days.append(DesignDay(obj.fields[1].strip(), values))
         elif kind == SITE_LOCATION.lower():
             values = _convert(obj, _SITE_LOCATION_FIELDS, source)
@@ -225,8 +264,9 @@ def _read(path: str | PathLike[str]) -> tuple[list[DesignDay], SiteLocation | No
     return days, location
 
 
-def _convert(obj: _Object, spec: Sequence[tuple[str, str | tuple[str, ...]]], source: str
-             ) -> dict[str, str | float | int]:
+def _convert(
+    obj: _Object, spec: Sequence[tuple[str, str | tuple[str, ...]]], source: str
+) -> dict[str, str | float | int]:
     """The object's non-blank fields after the name, typed and named as the schema does."""
     if len(obj.fields) < 2 or not obj.fields[1].strip():
         raise DDYFormatError(f"{obj.type_name} object has no name", source=source, line=obj.lines[0])
@@ -234,7 +274,8 @@ def _convert(obj: _Object, spec: Sequence[tuple[str, str | tuple[str, ...]]], so
     if len(values) > len(spec):
         raise DDYFormatError(
             f"{obj.type_name} has {len(obj.fields) - 1} fields, at most {len(spec) + 1} allowed",
-            source=source, line=obj.lines[len(spec) + 2],
+            source=source,
+            line=obj.lines[len(spec) + 2],
         )
     result: dict[str, str | float | int] = {}
     for (name, kind), text, line in zip(spec, values, obj.lines[2:], strict=False):
@@ -244,8 +285,9 @@ def _convert(obj: _Object, spec: Sequence[tuple[str, str | tuple[str, ...]]], so
         if isinstance(kind, tuple):
             canonical = next((choice for choice in kind if choice.lower() == text.lower()), None)
             if canonical is None:
-                raise DDYFormatError(f"{text!r} is not one of {', '.join(kind)}", source=source, line=line,
-                                     field=name)
+                raise DDYFormatError(
+                    f"{text!r} is not one of {', '.join(kind)}", source=source, line=line, field=name
+                )
             result[name] = canonical
         elif kind == "text":
             result[name] = text
@@ -253,8 +295,9 @@ def _convert(obj: _Object, spec: Sequence[tuple[str, str | tuple[str, ...]]], so
             try:
                 number = float(text)
             except ValueError:
-                raise DDYFormatError(f"not a number: {text!r}", source=source, line=line,
-                                     field=name) from None
+                raise DDYFormatError(
+                    f"not a number: {text!r}", source=source, line=line, field=name
+                ) from None
             if kind == "integer" and not number.is_integer():
                 raise DDYFormatError(f"not a whole number: {text!r}", source=source, line=line, field=name)
             result[name] = int(number) if kind == "integer" else number

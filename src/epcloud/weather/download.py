@@ -64,9 +64,15 @@ class _TransientError(Exception):
 class WeatherDownloader:
     """Downloads and caches station weather files; a cached station makes no request."""
 
-    def __init__(self, cache_dir: str | PathLike[str] | None = None, base_url: str | None = None,
-                 timeout: float = 30.0, max_bytes: int = DEFAULT_MAX_BYTES, retries: int = 3,
-                 backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        cache_dir: str | PathLike[str] | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        retries: int = 3,
+        backoff: float = 0.5,
+    ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
@@ -128,12 +134,19 @@ class WeatherDownloader:
                     tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
                     raise WeatherDownloadError(
                         f"{exc} (gave up after {tries}). Check the network connection, or download the ZIP "
-                        "yourself and pass the .epw path instead of a station.", url=url,
+                        "yourself and pass the .epw path instead of a station.",
+                        url=url,
                     ) from exc
                 delay = self.backoff * 2**attempt
                 attempt += 1
-                logger.warning("downloading %s failed (%s); retry %d of %d in %.1f s",
-                               url, exc, attempt, self.retries, delay)
+                logger.warning(
+                    "downloading %s failed (%s); retry %d of %d in %.1f s",
+                    url,
+                    exc,
+                    attempt,
+                    self.retries,
+                    delay,
+                )
                 time.sleep(delay)
 
     def _fetch_once(self, url: str, dest: Path) -> None:
@@ -153,7 +166,8 @@ class WeatherDownloader:
                 host = urllib.parse.urlsplit(url).hostname
                 raise WeatherDownloadError(
                     f"cannot resolve {host} ({exc.reason.strerror}); check the network connection, or "
-                    "download the ZIP yourself and pass the .epw path instead of a station", url=url,
+                    "download the ZIP yourself and pass the .epw path instead of a station",
+                    url=url,
                 ) from exc
             raise _TransientError(f"cannot connect: {exc.reason}") from exc
         except (OSError, http.client.HTTPException) as exc:

@@ -34,24 +34,59 @@ __all__ = [
 ]
 
 EPW_FIELDS = (
-    "year", "month", "day", "hour", "minute", "data_source_flags", "dry_bulb_temperature",
-    "dew_point_temperature", "relative_humidity", "atmospheric_station_pressure",
-    "extraterrestrial_horizontal_radiation", "extraterrestrial_direct_normal_radiation",
-    "horizontal_infrared_radiation_intensity", "global_horizontal_radiation", "direct_normal_radiation",
-    "diffuse_horizontal_radiation", "global_horizontal_illuminance", "direct_normal_illuminance",
-    "diffuse_horizontal_illuminance", "zenith_luminance", "wind_direction", "wind_speed",
-    "total_sky_cover", "opaque_sky_cover", "visibility", "ceiling_height", "present_weather_observation",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "data_source_flags",
+    "dry_bulb_temperature",
+    "dew_point_temperature",
+    "relative_humidity",
+    "atmospheric_station_pressure",
+    "extraterrestrial_horizontal_radiation",
+    "extraterrestrial_direct_normal_radiation",
+    "horizontal_infrared_radiation_intensity",
+    "global_horizontal_radiation",
+    "direct_normal_radiation",
+    "diffuse_horizontal_radiation",
+    "global_horizontal_illuminance",
+    "direct_normal_illuminance",
+    "diffuse_horizontal_illuminance",
+    "zenith_luminance",
+    "wind_direction",
+    "wind_speed",
+    "total_sky_cover",
+    "opaque_sky_cover",
+    "visibility",
+    "ceiling_height",
+    "present_weather_observation",
     "present_weather_codes",
-    "precipitable_water", "aerosol_optical_depth", "snow_depth", "days_since_last_snowfall", "albedo",
-    "liquid_precipitation_depth", "liquid_precipitation_quantity",
+    "precipitable_water",
+    "aerosol_optical_depth",
+    "snow_depth",
+    "days_since_last_snowfall",
+    "albedo",
+    "liquid_precipitation_depth",
+    "liquid_precipitation_quantity",
 )
 _INT_FIELDS: dict[str, tuple[int | None, int | None]] = {
-    "year": (None, None), "month": (1, 12), "day": (1, 31), "hour": (1, 24), "minute": (0, 60),
+    "year": (None, None),
+    "month": (1, 12),
+    "day": (1, 31),
+    "hour": (1, 24),
+    "minute": (0, 60),
 }
 _TEXT_FIELDS = frozenset({"data_source_flags", "present_weather_codes"})
 _HEADERS = (
-    "LOCATION", "DESIGN CONDITIONS", "TYPICAL/EXTREME PERIODS", "GROUND TEMPERATURES",
-    "HOLIDAYS/DAYLIGHT SAVINGS", "COMMENTS 1", "COMMENTS 2", "DATA PERIODS",
+    "LOCATION",
+    "DESIGN CONDITIONS",
+    "TYPICAL/EXTREME PERIODS",
+    "GROUND TEMPERATURES",
+    "HOLIDAYS/DAYLIGHT SAVINGS",
+    "COMMENTS 1",
+    "COMMENTS 2",
+    "DATA PERIODS",
 )
 
 
@@ -219,17 +254,21 @@ def parse_epw(text: str, source: str = "<string>", path: Path | None = None) -> 
     header = []
     for number, keyword in enumerate(_HEADERS, start=1):
         if number > len(lines):
-            raise EPWFormatError(f"the file ends before the {keyword} header line", source=source,
-                                 line=number)
+            raise EPWFormatError(
+                f"the file ends before the {keyword} header line", source=source, line=number
+            )
         fields = lines[number - 1].split(",")
         if fields[0].strip().upper().rstrip("S") != keyword.rstrip("S"):  # "DAYLIGHT SAVING(S)"
-            raise EPWFormatError(f"expected the {keyword} header line, found {lines[number - 1][:40]!r}",
-                                 source=source, line=number)
+            raise EPWFormatError(
+                f"expected the {keyword} header line, found {lines[number - 1][:40]!r}",
+                source=source,
+                line=number,
+            )
         header.append(_Line(fields, number, source))
     location, design, periods, ground, holidays, _, _, data = header
     holidays_dst = _holidays(holidays)
     data_periods = _data_periods(data)
-    columns = _records(lines[len(_HEADERS):], len(_HEADERS) + 1, source)
+    columns = _records(lines[len(_HEADERS) :], len(_HEADERS) + 1, source)
     expected = _expected_records(data_periods, holidays_dst.leap_year)
     found = len(columns["year"])
     if found != expected:
@@ -237,7 +276,8 @@ def parse_epw(text: str, source: str = "<string>", path: Path | None = None) -> 
         raise EPWFormatError(
             f"expected {expected} data records for the DATA PERIODS "
             f"({data_periods.records_per_hour} per hour, leap year {leap}), found {found}",
-            source=source, line=len(_HEADERS) + found,
+            source=source,
+            line=len(_HEADERS) + found,
         )
     return EPWFile(
         path=path,
@@ -246,8 +286,10 @@ def parse_epw(text: str, source: str = "<string>", path: Path | None = None) -> 
         typical_extreme_periods=_typical_periods(periods),
         ground_temperatures=_ground_temperatures(ground),
         holidays_dst=holidays_dst,
-        comments=(lines[5].split(",", 1)[1].strip() if "," in lines[5] else "",
-                  lines[6].split(",", 1)[1].strip() if "," in lines[6] else ""),
+        comments=(
+            lines[5].split(",", 1)[1].strip() if "," in lines[5] else "",
+            lines[6].split(",", 1)[1].strip() if "," in lines[6] else "",
+        ),
         data_periods=data_periods,
         columns=columns,
     )
@@ -257,9 +299,15 @@ def _location(line: _Line) -> EPWLocation:
     line.need(10, "LOCATION")
     f = [value.strip() for value in line.fields]
     return EPWLocation(
-        city=f[1], state=f[2], country=f[3], source=f[4], wmo=f[5],
-        latitude=line.number_at(6, "latitude"), longitude=line.number_at(7, "longitude"),
-        timezone=line.number_at(8, "time zone"), elevation=line.number_at(9, "elevation"),
+        city=f[1],
+        state=f[2],
+        country=f[3],
+        source=f[4],
+        wmo=f[5],
+        latitude=line.number_at(6, "latitude"),
+        longitude=line.number_at(7, "longitude"),
+        timezone=line.number_at(8, "time zone"),
+        elevation=line.number_at(9, "elevation"),
     )
 
 
@@ -299,11 +347,14 @@ def _typical_periods(line: _Line) -> tuple[TypicalPeriod, ...]:
     result = []
     for i in range(count):
         base = 2 + 4 * i
-        result.append(TypicalPeriod(
-            name=line.fields[base].strip(), kind=line.fields[base + 1].strip(),
-            start=line.date_at(base + 2, f"period {i + 1} start"),
-            end=line.date_at(base + 3, f"period {i + 1} end"),
-        ))
+        result.append(
+            TypicalPeriod(
+                name=line.fields[base].strip(),
+                kind=line.fields[base + 1].strip(),
+                start=line.date_at(base + 2, f"period {i + 1} start"),
+                end=line.date_at(base + 3, f"period {i + 1} end"),
+            )
+        )
     return tuple(result)
 
 
@@ -314,14 +365,18 @@ def _ground_temperatures(line: _Line) -> tuple[GroundTemperature, ...]:
     result = []
     for i in range(count):
         base = 2 + 16 * i
-        result.append(GroundTemperature(
-            depth=line.number_at(base, f"depth {i + 1}"),
-            conductivity=line.optional_number(base + 1, f"depth {i + 1} conductivity"),
-            density=line.optional_number(base + 2, f"depth {i + 1} density"),
-            specific_heat=line.optional_number(base + 3, f"depth {i + 1} specific heat"),
-            monthly=tuple(line.number_at(base + 4 + m, f"depth {i + 1} {calendar.month_abbr[m + 1]}")
-                          for m in range(12)),
-        ))
+        result.append(
+            GroundTemperature(
+                depth=line.number_at(base, f"depth {i + 1}"),
+                conductivity=line.optional_number(base + 1, f"depth {i + 1} conductivity"),
+                density=line.optional_number(base + 2, f"depth {i + 1} density"),
+                specific_heat=line.optional_number(base + 3, f"depth {i + 1} specific heat"),
+                monthly=tuple(
+                    line.number_at(base + 4 + m, f"depth {i + 1} {calendar.month_abbr[m + 1]}")
+                    for m in range(12)
+                ),
+            )
+        )
     return tuple(result)
 
 
@@ -344,9 +399,12 @@ def _data_periods(line: _Line) -> DataPeriods:
         raise line.error(f"needs at least one period and 1-60 records per hour, found {count} and {per_hour}")
     line.need(3 + 4 * count, f"DATA PERIODS with {count} periods")
     periods = tuple(
-        DataPeriod(name=line.fields[3 + 4 * i].strip(), start_weekday=line.fields[4 + 4 * i].strip(),
-                   start=line.date_at(5 + 4 * i, f"period {i + 1} start"),
-                   end=line.date_at(6 + 4 * i, f"period {i + 1} end"))
+        DataPeriod(
+            name=line.fields[3 + 4 * i].strip(),
+            start_weekday=line.fields[4 + 4 * i].strip(),
+            start=line.date_at(5 + 4 * i, f"period {i + 1} start"),
+            end=line.date_at(6 + 4 * i, f"period {i + 1} end"),
+        )
         for i in range(count)
     )
     return DataPeriods(per_hour, periods)
@@ -371,8 +429,11 @@ def _records(lines: Sequence[str], first_line: int, source: str) -> dict[str, tu
     for offset, text in enumerate(lines):
         if text.count(",") != width - 1:
             problem = "an empty line" if not text.strip() else f"{text.count(',') + 1} fields"
-            raise EPWFormatError(f"a data record needs {width} fields, found {problem}",
-                                 source=source, line=first_line + offset)
+            raise EPWFormatError(
+                f"a data record needs {width} fields, found {problem}",
+                source=source,
+                line=first_line + offset,
+            )
     flat = ",".join(lines).split(",") if lines else []
     columns: dict[str, tuple[Any, ...]] = {}
     raw_columns = [flat[i::width] for i in range(width)]
@@ -396,8 +457,9 @@ def _floats(name: str, values: Sequence[str], first_line: int, source: str) -> t
         try:
             result.append(float(value) if value.strip() else math.nan)
         except ValueError:
-            raise EPWFormatError(f"not a number: {value.strip()!r}", source=source, line=first_line + offset,
-                                 field=name) from None
+            raise EPWFormatError(
+                f"not a number: {value.strip()!r}", source=source, line=first_line + offset, field=name
+            ) from None
     return tuple(result)
 
 
@@ -413,9 +475,11 @@ def _integers(name: str, values: Sequence[str], first_line: int, source: str) ->
         try:
             number = int(value)
         except ValueError:
-            raise EPWFormatError(f"not a whole number: {value.strip()!r}", source=source,
-                                 line=first_line + offset, field=name) from None
+            raise EPWFormatError(
+                f"not a whole number: {value.strip()!r}", source=source, line=first_line + offset, field=name
+            ) from None
         if low is not None and high is not None and not low <= number <= high:
-            raise EPWFormatError(f"{number} is outside {low}-{high}", source=source, line=first_line + offset,
-                                 field=name)
+            raise EPWFormatError(
+                f"{number} is outside {low}-{high}", source=source, line=first_line + offset, field=name
+            )
     return numbers

@@ -22,8 +22,18 @@ MAGIC = b"EPCLOUD-STATIONS\x01"
 LOCATION_STRINGS = ("country", "state", "name", "id")
 ENTRY_STRINGS = ("prefix",)  # the file-name prefix where it differs from the location's, else ""
 ENTRY_ARRAYS = {  # name -> array typecode
-    "dataset": "B", "source": "H", "dir": "H", "zone": "B", "lat": "i", "lon": "i", "tz": "h",
-    "elev": "i", "heat": "h", "cool": "h", "hdd": "H", "cdd": "H",
+    "dataset": "B",
+    "source": "H",
+    "dir": "H",
+    "zone": "B",
+    "lat": "i",
+    "lon": "i",
+    "tz": "h",
+    "elev": "i",
+    "heat": "h",
+    "cool": "h",
+    "hdd": "H",
+    "cdd": "H",
 }
 # Stored integer = round(value * scale); lat/lon keep 5 decimals, the others what the source has.
 SCALES = {"lat": 100_000, "lon": 100_000, "tz": 100, "elev": 10, "heat": 10, "cool": 10}
@@ -66,7 +76,8 @@ class StationTable:
             columns.append([name, typecode, len(packed), len(blobs[-1])])
         header = json.dumps(
             {"meta": self.meta, "tables": self.tables, "names": self.names, "columns": columns},
-            separators=(",", ":"), sort_keys=True,
+            separators=(",", ":"),
+            sort_keys=True,
         ).encode()
         raw = MAGIC + struct.pack("<I", len(header)) + header + b"".join(blobs)
         return gzip.compress(raw, compresslevel=9, mtime=0)
@@ -78,11 +89,11 @@ class StationTable:
             raise ValueError("not an epcloud station index (bad magic bytes)")
         start = len(MAGIC) + 4
         (header_len,) = struct.unpack_from("<I", raw, len(MAGIC))
-        header = json.loads(raw[start:start + header_len])
+        header = json.loads(raw[start : start + header_len])
         table = cls(meta=header["meta"], tables=header["tables"], names=header["names"])
         offset = start + header_len
         for name, kind, count, nbytes in header["columns"]:
-            blob = raw[offset:offset + nbytes]
+            blob = raw[offset : offset + nbytes]
             offset += nbytes
             if kind == "str":
                 table.strings[name] = blob.decode().split("\n") if count else []

@@ -46,8 +46,16 @@ class StationKeys(NamedTuple):
     airport: int  # 2 international airport, 1 airport, 0 other
 
     @classmethod
-    def build(cls, name: str, station_id: str, country: str, state: str, state_words: frozenset[str],
-              region: frozenset[str], region_text: str) -> StationKeys:
+    def build(
+        cls,
+        name: str,
+        station_id: str,
+        country: str,
+        state: str,
+        state_words: frozenset[str],
+        region: frozenset[str],
+        region_text: str,
+    ) -> StationKeys:
         """Keys of one station; the region arguments (its state's and country's words) are shared."""
         words = tokens(name)
         sid = station_id.lower()
@@ -57,8 +65,18 @@ class StationKeys(NamedTuple):
             airport = 1 if _INTERNATIONAL_WORDS.isdisjoint(words) else 2
         primary = len(sid) == 6 and sid.isdigit() and sid.endswith("0")
         file_prefix = f"{country}{state}".lower() + joined.replace(" ", "") + sid
-        return cls(words, sid, country, state_words, region, f"{joined} {sid}", region_text, file_prefix,
-                   primary, airport)
+        return cls(
+            words,
+            sid,
+            country,
+            state_words,
+            region,
+            f"{joined} {sid}",
+            region_text,
+            file_prefix,
+            primary,
+            airport,
+        )
 
 
 def region_words(code: str, name: str) -> frozenset[str]:
@@ -92,8 +110,9 @@ def _match(query: tuple[str, ...], keys: StationKeys) -> tuple[int, str]:
     return 65, "country" if keys.state_words.isdisjoint(query) else "state"
 
 
-def find(query: str, keys: Sequence[StationKeys], allowed: Sequence[bool] | None = None
-         ) -> list[tuple[int, int, str]]:
+def find(
+    query: str, keys: Sequence[StationKeys], allowed: Sequence[bool] | None = None
+) -> list[tuple[int, int, str]]:
     """(score, station, matched field) of every station matching ``query``, best first."""
     words = tokens(query)
     if not words:
@@ -116,14 +135,22 @@ def find(query: str, keys: Sequence[StationKeys], allowed: Sequence[bool] | None
     return _rank(candidates, keys, words)
 
 
-def _rank(candidates: list[tuple[int, int, str]], keys: Sequence[StationKeys], words: tuple[str, ...]
-          ) -> list[tuple[int, int, str]]:
+def _rank(
+    candidates: list[tuple[int, int, str]], keys: Sequence[StationKeys], words: tuple[str, ...]
+) -> list[tuple[int, int, str]]:
     per_country = Counter(keys[station].country for _, station, _ in candidates)
 
     def order(item: tuple[int, int, str]) -> tuple[int, int, bool, int, bool, int, str]:
         score, station, _ = item
         k = keys[station]
-        return (-score, -per_country[k.country], not k.primary, -k.airport, k.name != words, len(k.name),
-                k.station_id)
+        return (
+            -score,
+            -per_country[k.country],
+            not k.primary,
+            -k.airport,
+            k.name != words,
+            len(k.name),
+            k.station_id,
+        )
 
     return sorted(candidates, key=order)

@@ -163,8 +163,9 @@ class StationIndex:
         """Every weather file of a station (given as a station or WMO number), the preferred first."""
         return self._files(self._location(station.wmo if isinstance(station, WeatherStation) else station))
 
-    def filter(self, country: str | None = None, state: str | None = None,
-               climate_zone: str | None = None) -> list[WeatherStation]:
+    def filter(
+        self, country: str | None = None, state: str | None = None, climate_zone: str | None = None
+    ) -> list[WeatherStation]:
         """Stations in a country and/or state (code or name) and/or ASHRAE climate zone ("5A", "4")."""
         t = self._table
         countries = t.strings["country"]
@@ -209,8 +210,9 @@ class StationIndex:
             results.append(SearchResult(self._preferred(location), float(score), matched))
         return results
 
-    def nearest(self, latitude: float, longitude: float, limit: int = 5,
-                max_distance_km: float | None = None) -> list[NearestResult]:
+    def nearest(
+        self, latitude: float, longitude: float, limit: int = 5, max_distance_km: float | None = None
+    ) -> list[NearestResult]:
         """The stations closest to a point (great-circle distance), nearest first, one file each."""
         if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
             raise ValueError(f"not a point on Earth: latitude {latitude}, longitude {longitude}")
@@ -268,14 +270,22 @@ class StationIndex:
         folder = t.tables["dirs"][t.arrays["dir"][entry]]
         base = str(t.meta.get("base_url", ONEBUILDING_URL))
         station = WeatherStation(
-            name=name, country=country, state=state, wmo=station_id,
-            source=t.tables["sources"][t.arrays["source"][entry]], dataset=dataset,
-            latitude=t.value("lat", entry), longitude=t.value("lon", entry),
-            elevation=t.value("elev", entry), timezone=t.value("tz", entry),
+            name=name,
+            country=country,
+            state=state,
+            wmo=station_id,
+            source=t.tables["sources"][t.arrays["source"][entry]],
+            dataset=dataset,
+            latitude=t.value("lat", entry),
+            longitude=t.value("lon", entry),
+            elevation=t.value("elev", entry),
+            timezone=t.value("tz", entry),
             climate_zone=t.tables["zones"][t.arrays["zone"][entry]],
             url="/".join(part for part in (base, folder, f"{prefix}_{dataset}.zip") if part),
-            heating_design_db_c=t.value("heat", entry), cooling_design_db_c=t.value("cool", entry),
-            hdd18=t.arrays["hdd"][entry], cdd10=t.arrays["cdd"][entry],
+            heating_design_db_c=t.value("heat", entry),
+            cooling_design_db_c=t.value("cool", entry),
+            hdd18=t.arrays["hdd"][entry],
+            cdd10=t.arrays["cdd"][entry],
         )
         self._stations[entry] = station
         return station
