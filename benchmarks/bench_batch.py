@@ -27,7 +27,7 @@ from bench_simulate import ensure_idfkit
 from epcloud.batch import SimulationJob, simulate_batch
 from epcloud.batch.runner import usable_cpus
 from epcloud.engine import find_energyplus
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.run.prepare import RunOptions, prepare_run
 
 _IDFKIT_RUNNER = """

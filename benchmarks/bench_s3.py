@@ -26,7 +26,7 @@ from bench_simulate import MODELS, ensure_idfkit, raw_run  # noqa: E402
 
 from epcloud.engine import find_energyplus  # noqa: E402
 from epcloud.run.prepare import prepare_run  # noqa: E402
-from epcloud.simulate import simulate  # noqa: E402
+from epcloud.run.simulate import simulate  # noqa: E402
 from epcloud.storage import S3FileSystem  # noqa: E402
 from fixtures_s3 import MotoServer, new_client  # noqa: E402
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from epcloud.engine import EnergyPlusConfig, find_energyplus
 from epcloud.run.prepare import prepare_run
-from epcloud.simulate import simulate
+from epcloud.run.simulate import simulate
 
 HERE = Path(__file__).resolve().parent
 MODELS = Path(os.environ.get("EPCLOUD_SHARED_DIR", HERE.parent.parent / "shared")) / "models"

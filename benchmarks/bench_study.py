@@ -31,8 +31,8 @@ from bench_simulate import ensure_idfkit  # noqa: E402
 from epcloud import Study  # noqa: E402
 from epcloud.batch import SimulationJob  # noqa: E402
 from epcloud.batch.runner import usable_cpus  # noqa: E402
-from epcloud.examples import Shoebox  # noqa: E402
-from epcloud.results.result import SimulationResult  # noqa: E402
+from epcloud.model import Shoebox  # noqa: E402
+from epcloud.results.simulation_result import SimulationResult  # noqa: E402
 from epcloud.storage import S3FileSystem  # noqa: E402
 from fixtures_s3 import MotoServer, new_client  # noqa: E402
 

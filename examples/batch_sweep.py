@@ -5,7 +5,7 @@ Bucket from EPCLOUD_EXAMPLE_BUCKET, credentials and endpoint from the standard A
 
 import os
 
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import S3FileSystem, SimulationCache, SimulationJob, find_energyplus, simulate_batch
 
 bucket = os.environ["EPCLOUD_EXAMPLE_BUCKET"]

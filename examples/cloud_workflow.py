@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from epcloud import Study
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import SimulationJob, find_energyplus
 
 url = f"s3://{os.environ['EPCLOUD_EXAMPLE_BUCKET']}/examples/study-001"

@@ -10,7 +10,7 @@ import os
 from distributed import Client, LocalCluster
 
 from epcloud import Study
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import SimulationJob, find_energyplus
 
 

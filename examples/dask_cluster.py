@@ -8,7 +8,7 @@ import os
 
 from distributed import Client, LocalCluster
 
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import S3FileSystem, SimulationJob, find_energyplus, simulate_batch
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from epcloud import UnknownFieldError, load_epjson, load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 
 Path("models").mkdir(exist_ok=True)
 Path("models/shoebox.idf").write_text(Shoebox().to_idf(), encoding="utf-8")

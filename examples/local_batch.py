@@ -5,7 +5,7 @@ Outputs go to ./runs/ under the current folder; the cache to ./sim-cache/ (defau
 
 from pathlib import Path
 
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import ProgressEvent, SimulationCache, SimulationJob, find_energyplus, simulate_batch
 
 weather = find_energyplus().weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"

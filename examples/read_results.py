@@ -1,7 +1,7 @@
 """Read a run's results: status, errors, time series, tabular reports, raw SQL; re-open it later."""
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import SimulationResult, find_energyplus, simulate
 
 weather = find_energyplus().weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"

@@ -7,7 +7,7 @@ import asyncio
 import os
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import AsyncS3FileSystem, SimulationResult, async_simulate, find_energyplus
 
 WEATHER = find_energyplus().weather_dir / "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"

@@ -7,7 +7,7 @@ Bucket from EPCLOUD_EXAMPLE_BUCKET, credentials and endpoint from the standard A
 import os
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import S3FileSystem, find_energyplus, simulate
 
 bucket = os.environ["EPCLOUD_EXAMPLE_BUCKET"]

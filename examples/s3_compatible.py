@@ -8,7 +8,7 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (MinIO's user, Spaces' keys, anything 
 import os
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import find_energyplus, open_fs, simulate
 
 SERVICES = {

@@ -7,7 +7,7 @@ variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_END
 import os
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import S3FileSystem, SimulationResult, find_energyplus, simulate
 
 fs = S3FileSystem(os.environ["EPCLOUD_EXAMPLE_BUCKET"], prefix="examples/project-x/")  # epcloud[s3]

@@ -6,7 +6,7 @@ Needs the network, or a mirror of the files named by EPCLOUD_WEATHER_MIRROR (sam
 import os
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import simulate
 from epcloud.weather import StationIndex, WeatherDownloader
 

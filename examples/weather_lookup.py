@@ -1,7 +1,7 @@
 """Find weather stations offline, read an EPW file and move a model to Tampa with its design days."""
 
 from epcloud import load_idf
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.simulation import find_energyplus, simulate
 from epcloud.weather import (
     StationIndex,

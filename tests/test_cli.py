@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from epcloud.cli import main
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.progress import ProgressEvent, ProgressParser, SafeCallback
-from epcloud.simulate import simulate
+from epcloud.run.simulate import simulate
 
 ANNUAL_LINES = [
     "EnergyPlus Starting",

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from epcloud.engine import EnergyPlusConfig, find_energyplus
 from epcloud.results.errfile import ErrorReport
-from epcloud.results.result import SimulationResult
+from epcloud.results.simulation_result import SimulationResult
 from epcloud.results.sql import SQLResult
 from epcloud.results.timeseries import TimeSeriesResult
-from epcloud.run.compress import TEXT_OUTPUTS
+from epcloud.run.simulate import async_simulate, simulate
 from epcloud.run.upload import UploadPolicy
-from epcloud.simulate import async_simulate, simulate
+from epcloud.rundir.compression import TEXT_OUTPUTS
 
 if TYPE_CHECKING:
     from epcloud.batch import (
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
         async_simulate_batch_stream,
         simulate_batch,
     )
-    from epcloud.cache import SimulationCache
     from epcloud.progress import ProgressEvent
+    from epcloud.run.cache import SimulationCache
     from epcloud.storage import (
         AsyncFileSystem,
         AsyncLocalFileSystem,
@@ -45,7 +45,7 @@ _LAZY = {
     "async_simulate_batch": "epcloud.batch",
     "async_simulate_batch_stream": "epcloud.batch",
     "simulate_batch": "epcloud.batch",
-    "SimulationCache": "epcloud.cache",
+    "SimulationCache": "epcloud.run.cache",
     "ProgressEvent": "epcloud.progress",
     "FileSystem": "epcloud.storage",
     "AsyncFileSystem": "epcloud.storage",

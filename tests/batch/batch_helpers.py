@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from epcloud.batch import SimulationJob
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 
 BROKEN_INDEX = 5
 TEMP = "Zone Mean Air Temperature"

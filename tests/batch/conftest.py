@@ -12,7 +12,7 @@ import pytest
 @pytest.fixture
 def engine_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Records every EnergyPlus command this process launches (the real engine still runs)."""
-    import epcloud.simulate as core
+    import epcloud.run.simulate as core
 
     launched: list[list[str]] = []
     real: Callable[..., Any] = core.run_process

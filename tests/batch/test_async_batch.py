@@ -10,9 +10,9 @@ import pytest
 from batch_helpers import BROKEN_INDEX, sweep_jobs
 
 from epcloud.batch import BatchEvent, SimulationJob, async_simulate_batch, async_simulate_batch_stream
-from epcloud.cache import SimulationCache
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.progress import ProgressEvent
+from epcloud.run.cache import SimulationCache
 from procs import engine_processes
 
 

@@ -15,10 +15,9 @@ from batch_helpers import BROKEN_INDEX, sweep_jobs
 
 from epcloud.batch import BatchResult, JobFailure, SimulationJob, simulate_batch
 from epcloud.batch.runner import usable_cpus
-from epcloud.examples import Shoebox
-from epcloud.model import load_idf
+from epcloud.model import Shoebox, load_idf
 from epcloud.progress import ProgressEvent
-from epcloud.results.result import SimulationResult
+from epcloud.results.simulation_result import SimulationResult
 from epcloud.run.prepare import prepare_run
 from epcloud.storage import S3FileSystem
 from procs import engine_processes

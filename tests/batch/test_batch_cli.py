@@ -9,8 +9,8 @@ import pytest
 from batch_helpers import broken_model
 
 from epcloud.cli import main
-from epcloud.examples import Shoebox
-from epcloud.results.result import SimulationResult
+from epcloud.model import Shoebox
+from epcloud.results.simulation_result import SimulationResult
 from epcloud.storage import S3FileSystem
 
 

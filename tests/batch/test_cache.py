@@ -13,11 +13,11 @@ from typing import Any
 from batch_helpers import TEMP, sweep_jobs
 
 from epcloud.batch import SimulationJob, simulate_batch
-from epcloud.cache import SimulationCache
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
+from epcloud.run.cache import SimulationCache
 from epcloud.run.prepare import RunOptions, prepare_run
-from epcloud.run.status import STATUS_FILENAME
-from epcloud.simulate import simulate
+from epcloud.run.simulate import simulate
+from epcloud.rundir.run_status import STATUS_FILENAME
 from epcloud.storage import S3FileSystem
 from fixtures_s3 import count_requests
 
@@ -97,9 +97,9 @@ def test_cache_hit_into_the_same_bucket_is_a_server_side_copy(
 
 _SECOND_PROCESS = """
 import json, sys
-from epcloud.cache import SimulationCache
-from epcloud.examples import Shoebox
-from epcloud.simulate import simulate
+from epcloud.run.cache import SimulationCache
+from epcloud.model import Shoebox
+from epcloud.run.simulate import simulate
 from epcloud.storage import S3FileSystem
 bucket, options = sys.argv[1], json.loads(sys.argv[2])
 cache = SimulationCache("shared", fs=S3FileSystem(bucket, prefix="cache/", **options))

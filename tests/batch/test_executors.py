@@ -12,8 +12,8 @@ import pytest
 from batch_helpers import BROKEN_INDEX, TEMP, sweep_jobs
 
 from epcloud.batch import BatchResult, JobFailure, SimulationJob, simulate_batch
-from epcloud.cache import SimulationCache
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
+from epcloud.run.cache import SimulationCache
 from epcloud.storage import S3FileSystem
 
 

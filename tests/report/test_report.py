@@ -12,7 +12,7 @@ import pytest
 
 from epcloud.batch import SimulationJob
 from epcloud.cli import main
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.report import render_report
 from epcloud.storage import LocalFileSystem
 from epcloud.study import Study

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from epcloud.examples import Shoebox
-from epcloud.model import load_idf
-from epcloud.simulate import async_simulate, simulate
+from epcloud.model import Shoebox, load_idf
+from epcloud.run.simulate import async_simulate, simulate
 from procs import engine_processes
 
 TEMP = "Zone Mean Air Temperature"

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from epcloud.errors import CorruptResultError
-from epcloud.examples import Shoebox
-from epcloud.results.result import SimulationResult
-from epcloud.run.status import STATUS_FILENAME
+from epcloud.model import Shoebox
+from epcloud.results.simulation_result import SimulationResult
+from epcloud.run.simulate import async_simulate, simulate
 from epcloud.run.upload import UploadPolicy
-from epcloud.simulate import async_simulate, simulate
+from epcloud.rundir.run_status import STATUS_FILENAME
 from epcloud.simulation import TEXT_OUTPUTS
 from epcloud.storage import LocalFileSystem, S3FileSystem
 from fixtures_s3 import count_requests

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from epcloud.errors import WeatherFileNotFoundError
-from epcloud.examples import Shoebox
-from epcloud.model import IDFDocument, load_idf
+from epcloud.model import IDFDocument, Shoebox, load_idf
+from epcloud.run.simulate import simulate
 from epcloud.run.weather_source import fetch_weather
-from epcloud.simulate import simulate
 from epcloud.storage import S3FileSystem
 from fixtures_s3 import count_requests
 

@@ -16,12 +16,11 @@ from epcloud.errors import (
     VersionMismatchError,
     WeatherFileNotFoundError,
 )
-from epcloud.examples import Shoebox
-from epcloud.model import load_idf
-from epcloud.results.result import SimulationResult
+from epcloud.model import Shoebox, load_idf
+from epcloud.results.simulation_result import SimulationResult
 from epcloud.run.prepare import RunOptions, prepare_run
-from epcloud.run.status import STATUS_FILENAME
-from epcloud.simulate import simulate
+from epcloud.run.simulate import simulate
+from epcloud.rundir.run_status import STATUS_FILENAME
 from procs import engine_processes
 
 HEATING = "Zone Ideal Loads Zone Total Heating Energy"

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from epcloud.errors import ResultNotFoundError, StoragePathError
-from epcloud.examples import Shoebox
-from epcloud.model import load_idf
-from epcloud.results.result import SimulationResult
-from epcloud.run.status import STATUS_FILENAME
+from epcloud.model import Shoebox, load_idf
+from epcloud.results.simulation_result import SimulationResult
+from epcloud.run.simulate import async_simulate, simulate
 from epcloud.run.upload import DEFAULT_UPLOAD
-from epcloud.simulate import async_simulate, simulate
+from epcloud.rundir.run_status import STATUS_FILENAME
 from epcloud.storage import LocalFileSystem, S3FileSystem
 from fixtures_s3 import count_requests
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from epcloud.batch import SimulationJob
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 
 VARIABLES = ["DistrictHeatingWater:Facility", "Zone Mean Air Temperature"]
 

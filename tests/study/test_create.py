@@ -12,7 +12,7 @@ from study_helpers import VARIABLES, shoebox_jobs, sweep
 from epcloud import Study, load_idf
 from epcloud.batch import SimulationJob
 from epcloud.errors import StudyExistsError, StudyFormatError, StudyNotFoundError
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.storage import LocalFileSystem, S3FileSystem
 from epcloud.study import layout
 from fixtures_s3 import count_requests

@@ -19,7 +19,7 @@ from study_helpers import VARIABLES, shoebox_jobs, start_worker, sweep
 
 from epcloud import Study
 from epcloud.batch import simulate_batch
-from epcloud.run.status import STATUS_FILENAME
+from epcloud.rundir.run_status import STATUS_FILENAME
 from epcloud.storage import S3FileSystem
 from epcloud.study import layout
 from epcloud.study.manifest import VariableRequest

@@ -20,7 +20,7 @@ from epcloud.errors import (
     StudyFormatError,
     StudyInputError,
 )
-from epcloud.examples import Shoebox
+from epcloud.model import Shoebox
 from epcloud.storage import S3FileSystem
 from epcloud.study import layout
 from epcloud.study.worker import resolve_shards

@@ -13,16 +13,16 @@ import time
 from collections.abc import AsyncGenerator, Iterable
 from typing import TYPE_CHECKING
 
+from epcloud.batch.batch_result import BatchEvent, BatchResult, JobFailure, JobResult
 from epcloud.batch.executors import THREAD_LIMITS
 from epcloud.batch.jobs import SimulationJob
-from epcloud.batch.result import BatchEvent, BatchResult, JobFailure, JobResult
 from epcloud.batch.runner import check_jobs, done_notifier, progress_display, usable_cpus
 from epcloud.progress import ProgressCallback, SafeCallback, combine
-from epcloud.simulate import async_run_simulation
+from epcloud.run.simulate import async_run_simulation
 
 if TYPE_CHECKING:
     from epcloud.batch.runner import ProgressDisplay
-    from epcloud.cache import SimulationCache
+    from epcloud.run.cache import SimulationCache
     from epcloud.run.prepare import EngineInput
     from epcloud.storage import AsyncFileSystem
 

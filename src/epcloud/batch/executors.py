@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from epcloud.batch.result import JobFailure, JobResult
-from epcloud.results.result import SimulationResult
-from epcloud.simulate import run_simulation
+from epcloud.batch.batch_result import JobFailure, JobResult
+from epcloud.results.simulation_result import SimulationResult
+from epcloud.run.simulate import run_simulation
 
 if TYPE_CHECKING:
     from epcloud.batch.jobs import SimulationJob
-    from epcloud.cache import SimulationCache
+    from epcloud.run.cache import SimulationCache
     from epcloud.run.prepare import EngineInput
     from epcloud.run.process import RunningProcesses
     from epcloud.storage import FileSystem

@@ -10,14 +10,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
+from epcloud.batch.batch_result import BatchResult, JobFailure, JobResult
 from epcloud.batch.executors import ShippedResult, Submitter, run_job, run_shipped, submitter
 from epcloud.batch.jobs import SimulationJob
-from epcloud.batch.result import BatchResult, JobFailure, JobResult
 from epcloud.progress import ProgressCallback, ProgressEvent, RichBatchProgress, SafeCallback, combine
 from epcloud.run.process import RunningProcesses
 
 if TYPE_CHECKING:
-    from epcloud.cache import SimulationCache
+    from epcloud.run.cache import SimulationCache
     from epcloud.run.prepare import EngineInput
     from epcloud.storage import FileSystem
 

@@ -61,7 +61,7 @@ def _sweep_rows(path: Path) -> list[dict[str, Any]]:
 
 def _sweep_models(path: Path) -> list[tuple[str, str]]:
     """(label, IDF text) for each row of a Shoebox parameter sweep."""
-    from epcloud.examples import Shoebox
+    from epcloud.model import Shoebox
 
     known = {f.name for f in fields(Shoebox)}
     models = []
@@ -113,7 +113,7 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
 def _cache(location: str | None) -> Any:
     if not location:
         return None
-    from epcloud.cache import SimulationCache
+    from epcloud.run.cache import SimulationCache
 
     if "://" in location:
         from epcloud.storage import open_fs

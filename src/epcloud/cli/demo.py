@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from epcloud.examples.demo import DemoRow, run_demo
+from epcloud.demo_study import DemoRow, run_demo
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

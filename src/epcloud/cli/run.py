@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from epcloud.results.result import SimulationResult, output_name
-from epcloud.simulate import simulate
+from epcloud.results.simulation_result import SimulationResult, output_name
+from epcloud.run.simulate import simulate
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

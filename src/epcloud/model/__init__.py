@@ -5,6 +5,7 @@ from epcloud.model.document import IDFDocument
 from epcloud.model.load import load_epjson, load_idf, new_document
 from epcloud.model.objects import IDFObject
 from epcloud.model.schema import ObjectSpec, Schema, get_schema
+from epcloud.model.shoebox import Shoebox
 
 __all__ = [
     "IDFDocument",
@@ -12,6 +13,7 @@ __all__ = [
     "ObjectCollection",
     "ObjectSpec",
     "Schema",
+    "Shoebox",
     "get_schema",
     "load_epjson",
     "load_idf",

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from epcloud.errors import ResultNotFoundError, StorageNotFoundError
-from epcloud.run.compress import GZ, gunzip_to
-from epcloud.run.status import STATUS_FILENAME, RunStatus
+from epcloud.rundir.compression import GZ, gunzip_to
+from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 from epcloud.storage.localio import write_atomically
 
 if TYPE_CHECKING:

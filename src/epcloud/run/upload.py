@@ -11,8 +11,8 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from epcloud.run.compress import GZ, gzip_in_place
-from epcloud.run.status import STATUS_FILENAME
+from epcloud.rundir.compression import GZ, gzip_in_place
+from epcloud.rundir.run_status import STATUS_FILENAME
 
 if TYPE_CHECKING:
     from epcloud.storage import AsyncFileSystem, FileSystem

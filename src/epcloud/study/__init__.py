@@ -15,11 +15,11 @@ from epcloud.study.worker import ShardReport, resolve_shards, run_entries, run_o
 
 if TYPE_CHECKING:
     from epcloud.batch.jobs import SimulationJob
-    from epcloud.results.result import SimulationResult
+    from epcloud.results.simulation_result import SimulationResult
     from epcloud.run.prepare import EngineInput
     from epcloud.storage import FileSystem
     from epcloud.study.collect import StudyTables
-    from epcloud.study.status import RerunReport, StudyStatus
+    from epcloud.study.study_status import RerunReport, StudyStatus
 
 __all__ = ["JobEntry", "ShardReport", "Study", "StudyInfo", "VariableRequest"]
 
@@ -156,7 +156,7 @@ class Study:
 
     def status(self) -> StudyStatus:
         """How many jobs are done, failed, running (by lease) and pending; one listing."""
-        from epcloud.study.status import study_status
+        from epcloud.study.study_status import study_status
 
         return study_status(self.fs, self.entries())
 
@@ -164,14 +164,14 @@ class Study:
         self, *, failed: bool = True, missing: bool = False, run: bool = False, max_workers: int | None = None
     ) -> RerunReport:
         """Make failed jobs pending again (their results are deleted); with ``run``, run them here now."""
-        from epcloud.study.status import rerun_jobs
+        from epcloud.study.study_status import rerun_jobs
 
         return rerun_jobs(self, failed=failed, missing=missing, run=run, max_workers=max_workers)
 
     def result(self, job: str | int) -> SimulationResult:
         """The stored result of one job (by id or index), re-opened from the store."""
         from epcloud.errors import ResultNotFoundError
-        from epcloud.results.result import SimulationResult
+        from epcloud.results.simulation_result import SimulationResult
 
         wanted = [e for e in self.entries() if e.id == job or e.index == job]
         if not wanted:

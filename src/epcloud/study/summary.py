@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from epcloud.errors import CorruptResultError, EpcloudError, ResultKeyError
 
 if TYPE_CHECKING:
-    from epcloud.batch.result import JobResult
+    from epcloud.batch.batch_result import JobResult
     from epcloud.results.sql import SQLResult
     from epcloud.study.manifest import JobEntry, VariableRequest
 

@@ -38,14 +38,14 @@ from epcloud.errors import (
     WorkerInterrupted,
 )
 from epcloud.run.process import RunningProcesses
-from epcloud.run.status import STATUS_FILENAME, RunStatus
 from epcloud.run.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
+from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 from epcloud.study import layout
 from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
 from epcloud.study.summary import encode_summary, summarize, summary_token
 
 if TYPE_CHECKING:
-    from epcloud.batch.result import JobResult
+    from epcloud.batch.batch_result import JobResult
     from epcloud.run.prepare import EngineInput
     from epcloud.storage import FileSystem
 

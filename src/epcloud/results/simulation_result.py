@@ -13,8 +13,8 @@ from epcloud.errors import ResultNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.runfiles import LocalRunFiles, RunFiles
 from epcloud.results.sql import SQLResult
-from epcloud.run.compress import GZ
-from epcloud.run.status import STATUS_FILENAME, RunStatus
+from epcloud.rundir.compression import GZ
+from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 
 if TYPE_CHECKING:
     from epcloud.storage import AsyncFileSystem, FileSystem

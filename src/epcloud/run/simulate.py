@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any
 from epcloud._version import __version__
 from epcloud.errors import StorageNotFoundError
 from epcloud.results.errfile import ErrorReport
-from epcloud.results.result import SimulationResult, output_name
-from epcloud.run.compress import GZ
+from epcloud.results.simulation_result import SimulationResult, output_name
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
 from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
-from epcloud.run.status import STATUS_FILENAME, RunStatus
 from epcloud.run.upload import UploadPolicy, async_upload_outputs, upload_outputs
 from epcloud.run.weather_source import async_fetch_weather, fetch_weather
+from epcloud.rundir.compression import GZ
+from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 
 if TYPE_CHECKING:
-    from epcloud.cache import CacheEntry, SimulationCache
     from epcloud.progress import ProgressCallback
     from epcloud.results.runfiles import RunFiles
+    from epcloud.run.cache import CacheEntry, SimulationCache
     from epcloud.storage import AsyncFileSystem, FileSystem
 
 __all__ = ["async_run_simulation", "async_simulate", "run_simulation", "simulate"]

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from epcloud.engine import default_energyplus
-from epcloud.examples.shoebox import Shoebox
 from epcloud.model import load_idf
-from epcloud.results.result import SimulationResult
-from epcloud.simulate import simulate
+from epcloud.model.shoebox import Shoebox
+from epcloud.results.simulation_result import SimulationResult
+from epcloud.run.simulate import simulate
 
 __all__ = ["DEMO_WEATHER", "DemoRow", "demo_variants", "run_demo"]
 

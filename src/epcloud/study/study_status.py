@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from epcloud.run.status import STATUS_FILENAME
+from epcloud.rundir.run_status import STATUS_FILENAME
 from epcloud.study import layout
 from epcloud.study.worker import LEASE_MARGIN, ShardReport, run_entries
 

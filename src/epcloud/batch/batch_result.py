@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from epcloud.results.errfile import ErrorReport
-from epcloud.results.result import SimulationResult
+from epcloud.results.simulation_result import SimulationResult
 
 if TYPE_CHECKING:
     import pandas as pd

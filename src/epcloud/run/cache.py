@@ -210,7 +210,7 @@ class SimulationCache:
         same = getattr(fs, "shares_service_with", None)
         if copy_from is None or same is None or not same(self.fs):
             return False
-        from epcloud.run.status import STATUS_FILENAME
+        from epcloud.rundir.run_status import STATUS_FILENAME
 
         first = [n for n in names if n != STATUS_FILENAME]
         self._parallel(lambda name: copy_from(self.fs, f"{entry.folder}/{name}", f"{dest}/{name}"), first)

@@ -1,5 +1,0 @@
-"""Models and studies epcloud ships for its demo and tests."""
-
-from epcloud.examples.shoebox import Shoebox
-
-__all__ = ["Shoebox"]
