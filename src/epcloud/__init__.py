@@ -1,5 +1,8 @@
 """epcloud: run EnergyPlus simulations locally, in batches and in the cloud."""
 
+from typing import TYPE_CHECKING
+
+from epcloud._lazy import lazy_exports
 from epcloud._version import __version__
 from epcloud.errors import (
     AmbiguousObjectError,
@@ -23,8 +26,23 @@ from epcloud.errors import (
     VersionMismatchError,
     WeatherFileNotFoundError,
 )
-from epcloud.model import IDFDocument, IDFObject, load_epjson, load_idf, new_document
-from epcloud.study import Study
+
+if TYPE_CHECKING:
+    from epcloud.model import IDFDocument, IDFObject, Shoebox, load_epjson, load_idf, new_document
+    from epcloud.study import Study
+
+# Models and studies load on first use: `import epcloud` costs the errors module and nothing else.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        **dict.fromkeys(
+            ("IDFDocument", "IDFObject", "Shoebox", "load_epjson", "load_idf", "new_document"),
+            "epcloud.model",
+        ),
+        "Study": "epcloud.study",
+    },
+    globals(),
+)
 
 __all__ = [
     "AmbiguousObjectError",
@@ -41,6 +59,7 @@ __all__ = [
     "ObjectNotFoundError",
     "ParseError",
     "ResultNotFoundError",
+    "Shoebox",
     "SimulationError",
     "StorageError",
     "StoragePathError",

@@ -1,6 +1,3 @@
-from importlib.metadata import PackageNotFoundError, version
+"""The package version: pyproject.toml reads it from here (`[tool.setuptools.dynamic]`), so there is one."""
 
-try:
-    __version__ = version("epcloud")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.1.0"

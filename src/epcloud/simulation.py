@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from epcloud._lazy import lazy_exports
 from epcloud.engine import EnergyPlusConfig, find_energyplus
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.simulation_result import SimulationResult
@@ -85,9 +85,4 @@ __all__ = [
     "simulate_batch",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'epcloud.simulation' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
