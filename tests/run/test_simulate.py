@@ -303,7 +303,27 @@ def test_corrupt_status_json(tmp_path: Path) -> None:
 
 
 def test_failed_run_without_sql_explains(tmp_path: Path) -> None:
-    result = SimulationResult(tmp_path, success=False, exit_code=1, runtime_seconds=0.1)
+    from epcloud.results.errfile import ErrorReport
+
+    result = SimulationResult(tmp_path, None, errors=ErrorReport.empty())
+    assert not result.success and result.exit_code is None
     with pytest.raises(ResultNotFoundError, match="the run failed"):
         _ = result.sql
     assert result.errors.messages == ()
+
+
+def test_a_result_is_read_only_and_built_from_its_status(shoebox_run: SimulationResult) -> None:
+    status = shoebox_run.status
+    assert status is not None
+    assert (shoebox_run.success, shoebox_run.exit_code, shoebox_run.runtime_seconds) == (
+        status.success,
+        status.exit_code,
+        status.runtime_seconds,
+    )
+    with pytest.raises(AttributeError, match="read-only: 'success'"):
+        shoebox_run.success = False  # type: ignore[misc]
+    with pytest.raises(AttributeError, match="read-only: 'stdout'"):
+        shoebox_run.stdout = ""  # type: ignore[misc]
+    shipped = shoebox_run.with_process_output("out", "err", cached=True)
+    assert (shipped.stdout, shipped.cached, shipped.status) == ("out", True, status)
+    assert shoebox_run.cached is False

@@ -84,8 +84,7 @@ class ShippedResult:
     def open(self, fs: FileSystem | None) -> SimulationResult:
         """The job's result, re-opened where its outputs are (nothing is downloaded yet)."""
         result = SimulationResult.from_directory(self.location, fs=fs if self.in_store else None)
-        result.stdout, result.stderr, result.cached = self.stdout, self.stderr, self.cached
-        return result
+        return result.with_process_output(self.stdout, self.stderr, cached=self.cached)
 
 
 def run_shipped(

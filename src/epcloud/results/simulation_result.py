@@ -47,39 +47,96 @@ class SimulationResult:
     def __init__(
         self,
         run_dir: str | os.PathLike[str],
+        status: RunStatus | None,
         *,
-        success: bool,
-        exit_code: int | None,
-        runtime_seconds: float,
+        files: RunFiles | None = None,
+        output_prefix: str | None = None,
         stdout: str = "",
         stderr: str = "",
-        output_prefix: str = "eplus",
-        status: RunStatus | None = None,
-        timed_out: bool = False,
+        errors: ErrorReport | None = None,
         temporary: bool = False,
-        files: RunFiles | None = None,
         cached: bool = False,
     ) -> None:
+        """Use `from_status` (a run just finished) or `from_directory` (a run re-opened)."""
+        if status is None and errors is None:
+            raise ValueError("a SimulationResult needs the run's status or its parsed .err report")
         self.run_dir = Path(run_dir)
-        self.success = success
-        self.exit_code = exit_code
-        self.runtime_seconds = runtime_seconds
+        self.status = status
+        self.success = status.success if status else bool(errors and errors.completed_successfully)
+        self.exit_code = status.exit_code if status else None
+        self.runtime_seconds = status.runtime_seconds if status else 0.0
+        self.timed_out = status.timed_out if status else False
+        self.output_prefix = output_prefix or (status.output_prefix if status else "eplus")
         self.stdout = stdout
         self.stderr = stderr
-        self.output_prefix = output_prefix
-        self.status = status
-        self.timed_out = timed_out
         self.cached = cached  # the outputs came from a SimulationCache; EnergyPlus did not run
         self._files: RunFiles = files if files is not None else LocalRunFiles(self.run_dir)
         self._sql: SQLResult | None = None
+        if errors is not None:
+            self.__dict__["errors"] = errors  # the report already parsed: `errors` is not read again
         # A temporary run folder goes away with the result (explicitly, or when it is collected).
         self._cleanup = (
             weakref.finalize(self, shutil.rmtree, str(self.run_dir), ignore_errors=True)
             if temporary
             else None
         )
+        self._frozen = True
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if not name.startswith("_") and getattr(self, "_frozen", False):
+            raise AttributeError(f"SimulationResult is read-only: {name!r} cannot be changed")
+        object.__setattr__(self, name, value)
 
     # -- constructors -----------------------------------------------------------------------
+
+    @classmethod
+    def from_status(
+        cls,
+        status: RunStatus,
+        run_dir: str | os.PathLike[str],
+        *,
+        files: RunFiles | None = None,
+        stdout: str = "",
+        stderr: str = "",
+        errors: ErrorReport | None = None,
+        temporary: bool = False,
+        cached: bool = False,
+    ) -> SimulationResult:
+        """The result of a run described by its status: the one way a finished run becomes a result.
+
+        Args:
+            status: what the run recorded (success, exit code, runtime, output prefix...).
+            run_dir: the local run folder, or the run's folder in a store when `files` reads a store.
+            files: where the outputs are read from (default: the local `run_dir`).
+            stdout: the engine's standard output, when this process ran it.
+            stderr: the engine's standard error, likewise.
+            errors: the .err report if it is already parsed (otherwise read on first use).
+            temporary: remove `run_dir` when the result is closed or collected.
+            cached: the outputs came from a `SimulationCache`; EnergyPlus did not run.
+        """
+        return cls(
+            run_dir,
+            status,
+            files=files,
+            stdout=stdout,
+            stderr=stderr,
+            errors=errors,
+            temporary=temporary,
+            cached=cached,
+        )
+
+    def with_process_output(self, stdout: str, stderr: str, *, cached: bool) -> SimulationResult:
+        """The same run with the engine's output streams attached (a result shipped from a worker)."""
+        return type(self)(
+            self.run_dir,
+            self.status,
+            files=self._files,
+            output_prefix=self.output_prefix,
+            stdout=stdout,
+            stderr=stderr,
+            errors=self.__dict__.get("errors"),
+            cached=cached,
+        )
 
     @classmethod
     def from_directory(
@@ -122,33 +179,14 @@ class SimulationResult:
     ) -> SimulationResult:
         prefix = output_prefix or (status.output_prefix if status else None) or _guess_prefix(files.names())
         if status is not None:
-            return cls(
-                run_dir,
-                success=status.success,
-                exit_code=status.exit_code,
-                runtime_seconds=status.runtime_seconds,
-                output_prefix=prefix,
-                status=status,
-                timed_out=status.timed_out,
-                files=files,
-            )
+            return cls(run_dir, status, files=files, output_prefix=prefix)
         err = files.local(output_name("err", prefix))
         if err is None:
             raise ResultNotFoundError(
                 f"{files.location} holds no run: neither {STATUS_FILENAME} nor "
                 f"{output_name('err', prefix)} is there"
             )
-        report = ErrorReport.from_file(err)
-        result = cls(
-            run_dir,
-            success=report.completed_successfully,
-            exit_code=None,
-            runtime_seconds=0.0,
-            output_prefix=prefix,
-            files=files,
-        )
-        result.__dict__["errors"] = report
-        return result
+        return cls(run_dir, None, files=files, output_prefix=prefix, errors=ErrorReport.from_file(err))
 
     # -- outputs ----------------------------------------------------------------------------
 

@@ -160,20 +160,9 @@ def _finish(
             "readvars=True but EnergyPlus wrote no %s (is ReadVarsESO executable?)",
             csv,
         )
-    result = SimulationResult(
-        run_dir,
-        success=success,
-        exit_code=outcome.exit_code,
-        runtime_seconds=outcome.runtime_seconds,
-        stdout=outcome.stdout,
-        stderr=outcome.stderr,
-        output_prefix=prefix,
-        status=status,
-        timed_out=outcome.timed_out,
-        temporary=temporary,
+    return SimulationResult.from_status(
+        status, run_dir, stdout=outcome.stdout, stderr=outcome.stderr, errors=errors, temporary=temporary
     )
-    result.__dict__["errors"] = errors
-    return result
 
 
 def _store_destination(fs: object, output_dir: str | os.PathLike[str] | None) -> str | None:
@@ -196,21 +185,16 @@ def _stored_result(local: SimulationResult, fs: Any, dest: str) -> SimulationRes
     if status_file.is_file():  # the bytes just uploaded: outputs are then fetched without a listing
         files.adopt_status(status_file.read_bytes())
     local.close()
-    result = SimulationResult(
+    assert local.status is not None, "a run this process finished always has its status"
+    return SimulationResult.from_status(
+        local.status,
         Path(dest),
-        success=local.success,
-        exit_code=local.exit_code,
-        runtime_seconds=local.runtime_seconds,
+        files=files,
         stdout=local.stdout,
         stderr=local.stderr,
-        output_prefix=local.output_prefix,
-        status=local.status,
-        timed_out=local.timed_out,
-        files=files,
+        errors=local.errors,
         cached=local.cached,
     )
-    result.__dict__["errors"] = local.errors
-    return result
 
 
 def _is_async(fs: object) -> bool:
@@ -254,18 +238,7 @@ def _cached_result(
     run_dir: Path, status: RunStatus, *, temporary: bool = False, files: RunFiles | None = None
 ) -> SimulationResult:
     """The result of a run whose outputs came from the cache, described by its recorded status."""
-    return SimulationResult(
-        run_dir,
-        success=status.success,
-        exit_code=status.exit_code,
-        runtime_seconds=status.runtime_seconds,
-        output_prefix=status.output_prefix,
-        status=status,
-        timed_out=status.timed_out,
-        temporary=temporary,
-        files=files,
-        cached=True,
-    )
+    return SimulationResult.from_status(status, run_dir, files=files, temporary=temporary, cached=True)
 
 
 def _cached_names(entry: CacheEntry, policy: UploadPolicy, prefix: str) -> list[str]:
