@@ -120,7 +120,13 @@ class Schema:
     def from_file(
         cls, path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | Literal["user"] | None = "user"
     ) -> Schema:
-        """Reads `Energy+.schema.epJSON` through a compact cache in `cache_dir` ("user": ~/.cache/epcloud)."""
+        """Reads `Energy+.schema.epJSON` through a compact cache in `cache_dir`.
+
+        Args:
+            path: the engine's `Energy+.schema.epJSON`.
+            cache_dir: folder of the compact copy; "user" is the ``schema`` folder of epcloud's cache,
+                None reads the original every time.
+        """
         path = Path(path)
         folder = _user_cache_dir() if cache_dir == "user" else cache_dir
         cache_file = None if folder is None else Path(folder) / f"schema-{_cache_key(path)}.json"
@@ -275,8 +281,9 @@ def _keywords(choices: list[str]) -> dict[str, str]:
 
 
 def _user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.environ.get("LOCALAPPDATA") or Path.home() / ".cache"
-    return Path(base) / "epcloud"
+    from epcloud.cachedir import cache_dir
+
+    return cache_dir("schema")
 
 
 def _cache_key(path: Path) -> str:

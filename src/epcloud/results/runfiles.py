@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from epcloud.cachedir import cache_dir
 from epcloud.errors import ResultNotFoundError, StorageNotFoundError
 from epcloud.rundir.compression import GZ, gunzip_to
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
@@ -30,9 +31,8 @@ __all__ = ["AsyncRemoteRunFiles", "LocalRunFiles", "RemoteRunFiles", "RunFiles",
 
 
 def cache_root() -> Path:
-    """The local cache of downloaded outputs: ``$EPCLOUD_CACHE_DIR/results`` or ``~/.cache/epcloud``."""
-    base = os.environ.get("EPCLOUD_CACHE_DIR") or Path.home() / ".cache" / "epcloud"
-    return Path(base) / "results"
+    """The local cache of outputs fetched from stores: the ``results`` folder of epcloud's cache."""
+    return cache_dir("results")
 
 
 def _cache_slot(identity: str, name: str, area: str = "") -> Path:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from epcloud.cachedir import cache_dir
 from epcloud.errors import StorageNotFoundError
 
 if TYPE_CHECKING:
@@ -41,9 +42,8 @@ _EPJSON_FILE_TYPES = ("Schedule:File", "Schedule:File:Shading")
 
 
 def default_cache_dir() -> Path:
-    """``$EPCLOUD_CACHE_DIR/simulations``, else ``~/.cache/epcloud/simulations``."""
-    base = os.environ.get("EPCLOUD_CACHE_DIR") or Path.home() / ".cache" / "epcloud"
-    return Path(base) / "simulations"
+    """The ``simulations`` folder of epcloud's cache (see `epcloud.cachedir`)."""
+    return cache_dir("simulations")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from epcloud.cachedir import cache_dir
 from epcloud.errors import StorageNotFoundError, WeatherFileNotFoundError
 
 if TYPE_CHECKING:
@@ -30,8 +31,8 @@ _locks_guard = threading.Lock()
 
 
 def weather_cache_dir() -> Path:
-    base = os.environ.get("EPCLOUD_CACHE_DIR") or Path.home() / ".cache" / "epcloud"
-    return Path(base) / "weather-inputs"
+    """Remote weather files by URL and version: the ``weather-inputs`` folder of epcloud's cache."""
+    return cache_dir("weather-inputs")
 
 
 def _lock_for(key: str) -> threading.Lock:

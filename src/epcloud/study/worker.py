@@ -138,8 +138,9 @@ def study_jobs_state(fs: FileSystem, shard: int) -> dict[str, set[str]]:
 
 
 def _inputs_dir() -> Path:
-    base = os.environ.get("EPCLOUD_CACHE_DIR") or Path.home() / ".cache" / "epcloud"
-    return Path(base) / "study-inputs"
+    from epcloud.cachedir import cache_dir
+
+    return cache_dir("study-inputs")
 
 
 def _sha256_of(path: Path) -> str:

@@ -25,6 +25,7 @@ from os import PathLike
 from pathlib import Path
 
 from epcloud._version import __version__
+from epcloud.cachedir import cache_dir
 from epcloud.errors import WeatherDownloadError
 from epcloud.weather.stations import WeatherStation
 
@@ -49,12 +50,8 @@ class WeatherFiles:
 
 
 def default_cache_dir() -> Path:
-    """``$EPCLOUD_CACHE_DIR/weather``, else ``$XDG_CACHE_HOME/epcloud/weather`` (``~/.cache/...``)."""
-    root = os.environ.get("EPCLOUD_CACHE_DIR")
-    if root:
-        return Path(root).expanduser() / "weather"
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache_home) / "epcloud" / "weather"
+    """Downloaded weather: the ``weather`` folder of epcloud's cache (see `epcloud.cachedir`)."""
+    return cache_dir("weather")
 
 
 class _TransientError(Exception):
