@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download.add_argument("--dataset", help="a specific file of the station, e.g. TMYx.2009-2023")
     download.add_argument(
         "--cache-dir",
-        help="where to keep the files (default: the weather folder of the epcloud cache, $EPCLOUD_CACHE_DIR/weather when set)",
+        help="where to keep the files (default: the weather/ folder of the epcloud cache)",
     )
     download.add_argument("--base-url", help="a mirror laid out like climate.onebuilding.org")
     download.add_argument("--json", action="store_true", help="print the file paths as JSON")
