@@ -151,7 +151,8 @@ class BatchResult:
         """One row per job: label, success, runtime, warning/severe counts, errors, output location."""
         import pandas as pd
 
-        return pd.DataFrame(self.rows()).set_index("index")
+        frame: pd.DataFrame = pd.DataFrame(self.rows()).set_index("index")
+        return frame
 
     def close(self) -> None:
         """Release every result's open outputs and temporary folders."""

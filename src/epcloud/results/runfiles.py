@@ -9,6 +9,7 @@ reuses it. Files the status does not record are found through one listing (names
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import os
 import shutil
@@ -300,10 +301,10 @@ class AsyncRemoteRunFiles(_RemoteListing):
         else:
             await self.fs.download_file(path, target)
 
-    def download(self, local_dir: Path) -> list[Path]:
+    def download(self, local_dir: Path) -> builtins.list[Path]:
         raise RuntimeError("use `await result.async_download(local_dir)` for a run opened asynchronously")
 
-    async def async_download(self, local_dir: Path, max_workers: int = 8) -> list[Path]:
+    async def async_download(self, local_dir: Path, max_workers: int = 8) -> builtins.list[Path]:
         await self.list()
         gate = asyncio.Semaphore(max_workers)
 

@@ -71,7 +71,7 @@ def _options(
         output_prefix=output_prefix,
         readvars=readvars,
         timeout=timeout,
-        extra_args=extra_args,  # type: ignore[arg-type]  (RunOptions makes it a tuple)
+        extra_args=tuple(extra_args or ()),
     )
 
 

@@ -185,7 +185,8 @@ class EPWFile:
         """The records as a pandas DataFrame, one column per EPW field (needs ``epcloud[tables]``)."""
         import pandas as pd
 
-        return pd.DataFrame({name: list(values) for name, values in self.columns.items()})
+        frame: pd.DataFrame = pd.DataFrame({name: list(values) for name, values in self.columns.items()})
+        return frame
 
 
 class _Line:
