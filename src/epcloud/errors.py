@@ -182,6 +182,33 @@ class StorageBucketNotFoundError(StorageNotFoundError):
     """The bucket a store points at does not exist (a wrong name, region or endpoint)."""
 
 
+class UploadFailedError(StorageError):
+    """A finished run whose upload failed: its outputs are kept locally, and the message says where.
+
+    `kept_dir` is the local folder now holding the run, `destination` the store URL it was going to,
+    `output_dir` the path in the store (what `SimulationResult.upload(fs, output_dir)` takes).
+    """
+
+    def __init__(self, kept_dir: str, destination: str, output_dir: str, cause: BaseException) -> None:
+        self.kept_dir = kept_dir
+        self.destination = destination
+        self.output_dir = output_dir
+        self.cause = cause
+        super().__init__(
+            f"the run finished but its upload to {destination} failed: {cause}. Nothing is lost: the "
+            f"outputs are kept in {kept_dir}. Finish the upload with "
+            f"SimulationResult.from_directory({kept_dir!r}).upload(fs, {output_dir!r})"
+        )
+
+    def cli_message(self) -> str:
+        """The same, in the command line's words."""
+        return (
+            f"the run finished but its upload to {self.destination} failed: {self.cause}. Nothing is "
+            f"lost: the outputs are kept in {self.kept_dir}. Finish the upload with: "
+            f"epcloud upload {self.kept_dir} {self.destination}"
+        )
+
+
 # ---------------------------------------------------------------- weather
 
 

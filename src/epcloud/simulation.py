@@ -11,8 +11,8 @@ from epcloud.results.simulation_result import SimulationResult
 from epcloud.results.sql import SQLResult
 from epcloud.results.timeseries import TimeSeriesResult
 from epcloud.run.simulate import async_simulate, simulate
-from epcloud.run.upload import UploadPolicy
 from epcloud.rundir.compression import TEXT_OUTPUTS
+from epcloud.rundir.upload import UploadPolicy
 
 if TYPE_CHECKING:
     from epcloud.batch import (

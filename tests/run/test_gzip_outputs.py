@@ -12,8 +12,8 @@ from epcloud.errors import CorruptResultError
 from epcloud.model import Shoebox
 from epcloud.results.simulation_result import SimulationResult
 from epcloud.run.simulate import async_simulate, simulate
-from epcloud.run.upload import UploadPolicy
 from epcloud.rundir.run_status import STATUS_FILENAME
+from epcloud.rundir.upload import UploadPolicy
 from epcloud.simulation import TEXT_OUTPUTS
 from epcloud.storage import LocalFileSystem, S3FileSystem
 from fixtures_s3 import count_requests

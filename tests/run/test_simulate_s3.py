@@ -12,8 +12,8 @@ from epcloud.errors import ResultNotFoundError, StoragePathError
 from epcloud.model import Shoebox, load_idf
 from epcloud.results.simulation_result import SimulationResult
 from epcloud.run.simulate import async_simulate, simulate
-from epcloud.run.upload import DEFAULT_UPLOAD
 from epcloud.rundir.run_status import STATUS_FILENAME
+from epcloud.rundir.upload import DEFAULT_UPLOAD
 from epcloud.storage import LocalFileSystem, S3FileSystem
 from fixtures_s3 import count_requests
 

@@ -36,14 +36,19 @@ class JobFailure:
     status: None = None
     location: str = ""
     errors: ErrorReport = field(default_factory=ErrorReport.empty)
+    # A job that ran but whose upload failed: the local folder keeping its outputs.
+    kept_dir: str | None = None
 
     @classmethod
     def from_exception(cls, exc: BaseException, label: str = "") -> JobFailure:
         import traceback
 
+        from epcloud.errors import UploadFailedError
+
         kind = type(exc)
         name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-        return cls(label, name, str(exc), "".join(traceback.format_exception(exc)))
+        kept = exc.kept_dir if isinstance(exc, UploadFailedError) else None
+        return cls(label, name, str(exc), "".join(traceback.format_exception(exc)), kept_dir=kept)
 
     @property
     def success(self) -> bool:
@@ -123,6 +128,11 @@ class BatchResult:
         return [r for r in self.results if not r.success]
 
     @property
+    def unsent(self) -> list[JobFailure]:
+        """Jobs that ran but whose upload failed; each keeps its outputs in ``kept_dir``."""
+        return [r for r in self.results if isinstance(r, JobFailure) and r.kept_dir is not None]
+
+    @property
     def all_succeeded(self) -> bool:
         return all(r.success for r in self.results)
 
@@ -143,6 +153,7 @@ class BatchResult:
                     "fatal": errors.fatal[0].message if errors.fatal else None,
                     "error": result.error if isinstance(result, JobFailure) else None,
                     "location": result.location,
+                    "kept_dir": result.kept_dir if isinstance(result, JobFailure) else None,
                 }
             )
         return rows
@@ -166,7 +177,9 @@ class BatchResult:
         self.close()
 
     def __repr__(self) -> str:
+        unsent = len(self.unsent)
+        kept = f" ({unsent} kept locally: upload failed)" if unsent else ""
         return (
-            f"<BatchResult {len(self.succeeded)} succeeded, {len(self.failed)} failed "
+            f"<BatchResult {len(self.succeeded)} succeeded, {len(self.failed)} failed{kept} "
             f"in {self.wall_seconds:.1f} s>"
         )

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from epcloud.errors import ResultNotFoundError
+from epcloud.errors import CorruptResultError, ResultNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.runfiles import LocalRunFiles, RunFiles
 from epcloud.results.sql import SQLResult
@@ -17,6 +17,9 @@ from epcloud.rundir.compression import GZ
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from epcloud.rundir.upload import UploadPolicy
     from epcloud.storage import AsyncFileSystem, FileSystem
 
 __all__ = ["SimulationResult", "output_name"]
@@ -270,6 +273,54 @@ class SimulationResult:
             return self.download(local_dir)
         result: list[Path] = await download(Path(local_dir))
         return result
+
+    # -- sending a local run to a store ------------------------------------------------------
+
+    def upload(
+        self, fs: FileSystem, output_dir: str, *, upload: UploadPolicy | str | Sequence[str] | None = None
+    ) -> SimulationResult:
+        """Send this local run to ``fs`` at ``output_dir`` (status file last); returns the stored run.
+
+        This finishes the upload of a run kept by `UploadFailedError`; the local folder is left as it is.
+
+        Args:
+            fs: the store.
+            output_dir: the run's folder in the store.
+            upload: which outputs go, as in `simulate(upload=...)` (default: the standard set).
+        """
+        from epcloud.rundir.upload import upload_outputs
+
+        dest, policy = self._upload_plan(output_dir, upload)
+        upload_outputs(self.run_dir, fs, dest, policy=policy, output_prefix=self.output_prefix)
+        return type(self).from_directory(dest, fs=fs)
+
+    async def async_upload(
+        self,
+        fs: AsyncFileSystem,
+        output_dir: str,
+        *,
+        upload: UploadPolicy | str | Sequence[str] | None = None,
+    ) -> SimulationResult:
+        """The async twin of `upload`; the stored run is opened with `async_from_directory`."""
+        from epcloud.rundir.upload import async_upload_outputs
+
+        dest, policy = self._upload_plan(output_dir, upload)
+        await async_upload_outputs(self.run_dir, fs, dest, policy=policy, output_prefix=self.output_prefix)
+        return await type(self).async_from_directory(dest, fs)
+
+    def _upload_plan(
+        self, output_dir: str, upload: UploadPolicy | str | Sequence[str] | None
+    ) -> tuple[str, UploadPolicy]:
+        from epcloud.rundir.upload import UploadPolicy
+        from epcloud.storage.paths import normalize_path
+
+        if not isinstance(self._files, LocalRunFiles):
+            raise ValueError(f"only a local run can be uploaded; this one is already in {self.location}")
+        if self.status is None:
+            raise CorruptResultError(
+                f"{self.run_dir} has no {STATUS_FILENAME}: only a run epcloud finished can be uploaded"
+            )
+        return normalize_path(output_dir), UploadPolicy.coerce(upload)
 
     # -- lifetime ---------------------------------------------------------------------------
 

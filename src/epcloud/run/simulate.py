@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from epcloud._version import __version__
-from epcloud.errors import StorageNotFoundError
+from epcloud.cachedir import cache_dir
+from epcloud.errors import StorageNotFoundError, UploadFailedError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.simulation_result import SimulationResult, output_name
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
 from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
-from epcloud.run.upload import UploadPolicy, async_upload_outputs, upload_outputs
 from epcloud.run.weather_source import async_fetch_weather, fetch_weather
 from epcloud.rundir.compression import GZ
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
+from epcloud.rundir.upload import UploadPolicy, async_upload_outputs, upload_outputs
 
 if TYPE_CHECKING:
     from epcloud.progress import ProgressCallback
@@ -97,6 +98,36 @@ def _removed_on_error(run_dir: Path, temporary: bool) -> Iterator[None]:
         if temporary:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def _kept_if_upload_fails(run_dir: Path, fs: FileSystem | AsyncFileSystem, dest: str) -> Iterator[None]:
+    """A finished run whose upload fails is moved to the cache's ``unsent/`` folder, never removed.
+
+    The error then says where it is and how to finish the upload; an interrupt keeps it too.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        kept = _keep_unsent(run_dir, dest)
+        log.error("upload to %s failed; the finished run is kept in %s", fs.url(dest), kept)
+        if isinstance(exc, Exception):
+            raise UploadFailedError(str(kept), fs.url(dest), dest, exc) from exc
+        raise
+
+
+def _keep_unsent(run_dir: Path, dest: str) -> Path:
+    """Move a run folder under ``unsent/`` (named by time and destination); where it stays if it can't."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in dest.strip("/"))[-80:] or "run"
+    target = cache_dir("unsent") / f"{stamp}-{slug}-{os.urandom(3).hex()}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(run_dir), str(target))
+    except OSError:
+        log.warning("could not move %s to %s; it stays where it is", run_dir, target, exc_info=True)
+        return run_dir
+    return target
 
 
 def _start(plan: RunPlan, output_dir: str | os.PathLike[str] | None) -> tuple[Path, bool, str]:
@@ -307,8 +338,9 @@ def _run(
         )
         pack = policy if dest is not None else None
         result = _finish_then(plan, run_dir, temporary, started_at, outcome, after_run, pack)
-        if fs is None or dest is None:
-            return result
+    if fs is None or dest is None:
+        return result
+    with _kept_if_upload_fails(run_dir, fs, dest):
         upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
     return _stored_result(result, fs, dest)
 
@@ -385,8 +417,9 @@ async def _async_run(
         result = await asyncio.to_thread(
             _finish_then, plan, run_dir, temporary, started_at, outcome, after_run, pack
         )
-        if fs is None or dest is None:
-            return result
+    if fs is None or dest is None:
+        return result
+    with _kept_if_upload_fails(run_dir, fs, dest):
         await async_upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
     return _stored_result(result, fs, dest)
 

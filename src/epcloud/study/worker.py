@@ -38,8 +38,8 @@ from epcloud.errors import (
     WorkerInterrupted,
 )
 from epcloud.run.process import RunningProcesses
-from epcloud.run.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
+from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
 from epcloud.study import layout
 from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
 from epcloud.study.summary import encode_summary, summarize, summary_token
