@@ -116,6 +116,14 @@ class WeatherFileNotFoundError(SimulationError, FileNotFoundError):
         )
 
 
+class OutputDirNotEmptyError(SimulationError, FileExistsError):
+    """``output_dir`` holds files that are not an epcloud run; nothing ran and nothing was removed."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class ModelFileNotFoundError(SimulationError, FileNotFoundError):
     """A model path that does not exist."""
 

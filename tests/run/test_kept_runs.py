@@ -17,7 +17,6 @@ from epcloud.results.simulation_result import SimulationResult
 from epcloud.run.simulate import async_simulate, simulate
 from epcloud.rundir.run_status import STATUS_FILENAME
 from epcloud.storage import AsyncS3FileSystem, S3FileSystem
-from fixtures_s3 import empty_and_delete_bucket
 
 TEMP = "Zone Mean Air Temperature"
 
@@ -36,7 +35,7 @@ def _deleter(s3_client: Any, bucket: str) -> Any:
     def on_progress(_event: Any) -> None:
         if not deleted:
             deleted.append(True)
-            empty_and_delete_bucket(s3_client, bucket)
+            s3_client.delete_bucket(Bucket=bucket)  # empty: nothing has been uploaded yet
 
     return on_progress, deleted
 
@@ -110,6 +109,7 @@ def test_a_batch_keeps_every_job_and_lists_them(
         assert kept.is_relative_to(private_cache / "unsent") and (kept / "eplusout.sql").is_file()
     assert "3 kept locally: upload failed" in repr(batch)
     assert batch.to_dataframe()["kept_dir"].notna().all()
+    s3_client.create_bucket(Bucket=s3_bucket)  # for the fixture's clean-up
 
 
 def test_cli_upload_sends_a_kept_run_and_removes_the_copy(

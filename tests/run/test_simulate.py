@@ -12,6 +12,7 @@ import pytest
 from epcloud.errors import (
     EnergyPlusNotFoundError,
     ModelFileNotFoundError,
+    OutputDirNotEmptyError,
     ResultNotFoundError,
     VersionMismatchError,
     WeatherFileNotFoundError,
@@ -231,11 +232,38 @@ def test_extra_args_and_prefix(tmp_path: Path) -> None:
         assert result.status is not None and result.status.flags["extra_args"] == ["--jobs", "1"]
 
 
-def test_stale_outputs_removed_before_rerun(tmp_path: Path) -> None:
+def test_a_folder_of_other_files_is_refused_and_left_alone(tmp_path: Path) -> None:
     (tmp_path / "eplusout.csv").write_text("old")
-    with simulate(load_idf(Shoebox().to_idf()), None, output_dir=tmp_path, design_day=True) as result:
-        assert result.success
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputDirNotEmptyError, match=r"not empty.*eplusout\.csv, notes\.txt.*reuse_dir=True"):
+        simulate(load_idf(Shoebox().to_idf()), None, output_dir=tmp_path, design_day=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eplusout.csv", "notes.txt"]
+
+
+def test_reuse_dir_keeps_other_files_out_of_the_outputs(tmp_path: Path) -> None:
+    (tmp_path / "eplusout.csv").write_text("old")  # a stale engine output: removed all the same
+    (tmp_path / "notes.txt").write_text("mine")
+    model = load_idf(Shoebox().to_idf())
+    with simulate(model, None, output_dir=tmp_path, design_day=True, reuse_dir=True) as result:
+        assert result.success and result.status is not None
+        assert "notes.txt" not in result.status.outputs and "eplusout.sql" in result.status.outputs
+    assert (tmp_path / "notes.txt").read_text() == "mine"
     assert not (tmp_path / "eplusout.csv").exists()
+
+
+def test_a_second_run_replaces_the_first_runs_files(tmp_path: Path) -> None:
+    model = load_idf(Shoebox().to_idf())
+    with simulate(model, None, output_dir=tmp_path, design_day=True, readvars=True) as first:
+        assert first.status is not None and "eplusout.csv" in first.status.outputs
+    (tmp_path / "eplusout.custom").write_text("written by the first run")
+    status = json.loads((tmp_path / STATUS_FILENAME).read_text())
+    status["outputs"]["eplusout.custom"] = 24
+    (tmp_path / STATUS_FILENAME).write_text(json.dumps(status))
+    with simulate(model, None, output_dir=tmp_path, design_day=True) as second:
+        assert second.status is not None
+        names = {p.name for p in tmp_path.iterdir()}
+        assert not {"eplusout.csv", "eplusmtr.csv", "eplusout.custom"} & names
+        assert set(second.status.outputs) == names - {STATUS_FILENAME}
 
 
 # ------------------------------------------------------------------ start-up errors (raise, run nothing)

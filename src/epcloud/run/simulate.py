@@ -6,22 +6,19 @@ bytes differ. Batches call the same cores, `run_simulation` and `async_run_simul
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from epcloud._version import __version__
-from epcloud.cachedir import cache_dir
-from epcloud.errors import StorageNotFoundError, UploadFailedError
+from epcloud.errors import StorageNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.simulation_result import SimulationResult, output_name
+from epcloud.run.folder import RunFolder, kept_if_upload_fails, open_run_folder, removed_on_error
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
 from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
 from epcloud.run.weather_source import async_fetch_weather, fetch_weather
@@ -41,19 +38,6 @@ LineHandler = Callable[[str], None]
 AfterRun = Callable[[Path, SimulationResult], None]
 
 log = logging.getLogger(__name__)
-
-# Files a previous run in the same folder may have left; removed so no stale output is mistaken for new.
-_STALE_PATTERNS = (
-    "{p}out.*",
-    "{p}tbl.*",
-    "{p}ssz.*",
-    "{p}zsz.*",
-    "{p}map.*",
-    "{p}shd.*",
-    "{p}-*",
-    "sqlite.err",
-    STATUS_FILENAME,
-)
 
 
 def _options(
@@ -76,72 +60,19 @@ def _options(
     )
 
 
-def _make_run_dir(output_dir: str | os.PathLike[str] | None, prefix: str) -> tuple[Path, bool]:
-    """The local folder to run in, and whether it is temporary."""
-    if output_dir is None:
-        return Path(tempfile.mkdtemp(prefix="epcloud-run-")), True
-    run_dir = Path(output_dir).expanduser().resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for pattern in _STALE_PATTERNS:
-        for stale in run_dir.glob(pattern.format(p=prefix)):
-            if stale.is_file():
-                stale.unlink()
-    return run_dir, False
-
-
-@contextlib.contextmanager
-def _removed_on_error(run_dir: Path, temporary: bool) -> Iterator[None]:
-    """Remove a temporary run folder if what follows fails or is cancelled."""
-    try:
-        yield
-    except BaseException:
-        if temporary:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-
-
-@contextlib.contextmanager
-def _kept_if_upload_fails(run_dir: Path, fs: FileSystem | AsyncFileSystem, dest: str) -> Iterator[None]:
-    """A finished run whose upload fails is moved to the cache's ``unsent/`` folder, never removed.
-
-    The error then says where it is and how to finish the upload; an interrupt keeps it too.
-    """
-    try:
-        yield
-    except BaseException as exc:
-        kept = _keep_unsent(run_dir, dest)
-        log.error("upload to %s failed; the finished run is kept in %s", fs.url(dest), kept)
-        if isinstance(exc, Exception):
-            raise UploadFailedError(str(kept), fs.url(dest), dest, exc) from exc
-        raise
-
-
-def _keep_unsent(run_dir: Path, dest: str) -> Path:
-    """Move a run folder under ``unsent/`` (named by time and destination); where it stays if it can't."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in dest.strip("/"))[-80:] or "run"
-    target = cache_dir("unsent") / f"{stamp}-{slug}-{os.urandom(3).hex()}"
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(run_dir), str(target))
-    except OSError:
-        log.warning("could not move %s to %s; it stays where it is", run_dir, target, exc_info=True)
-        return run_dir
-    return target
-
-
-def _start(plan: RunPlan, output_dir: str | os.PathLike[str] | None) -> tuple[Path, bool, str]:
-    run_dir, temporary = _make_run_dir(output_dir, plan.options.output_prefix)
-    with _removed_on_error(run_dir, temporary):
-        plan.write_model(run_dir)
-    log.info("running %s in %s", plan.model_source or "model", run_dir)
-    return run_dir, temporary, datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _start(
+    plan: RunPlan, output_dir: str | os.PathLike[str] | None, reuse_dir: bool
+) -> tuple[RunFolder, str]:
+    folder = open_run_folder(output_dir, plan.options.output_prefix, reuse=reuse_dir)
+    with removed_on_error(folder):
+        plan.write_model(folder.path)
+    log.info("running %s in %s", plan.model_source or "model", folder.path)
+    return folder, datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _finish(
     plan: RunPlan,
-    run_dir: Path,
-    temporary: bool,
+    folder: RunFolder,
     started_at: str,
     outcome: ProcessOutcome,
     pack: UploadPolicy | None = None,
@@ -149,6 +80,7 @@ def _finish(
     """Judge the run by its .err file (the SQL status column is unreliable) and record the status;
     ``pack`` gzips the outputs it names first, so the status records what the store will hold."""
     prefix = plan.options.output_prefix
+    run_dir = folder.path
     err_path = run_dir / output_name("err", prefix)
     errors = ErrorReport.from_file(err_path) if err_path.is_file() else ErrorReport.empty()
     if pack is not None:
@@ -182,7 +114,7 @@ def _finish(
             "readvars": opts.readvars,
             "extra_args": list(opts.extra_args),
         },
-        outputs={e.name: e.stat().st_size for e in os.scandir(run_dir) if e.is_file()},
+        outputs=folder.outputs(),
     )
     status.write(run_dir)
     csv = output_name("csv", prefix)
@@ -192,7 +124,12 @@ def _finish(
             csv,
         )
     return SimulationResult.from_status(
-        status, run_dir, stdout=outcome.stdout, stderr=outcome.stderr, errors=errors, temporary=temporary
+        status,
+        run_dir,
+        stdout=outcome.stdout,
+        stderr=outcome.stderr,
+        errors=errors,
+        temporary=folder.temporary,
     )
 
 
@@ -280,14 +217,18 @@ def _cached_names(entry: CacheEntry, policy: UploadPolicy, prefix: str) -> list[
 
 
 def _fetch_cached(
-    cache: SimulationCache, entry: CacheEntry, output_dir: str | os.PathLike[str] | None, prefix: str
+    cache: SimulationCache,
+    entry: CacheEntry,
+    output_dir: str | os.PathLike[str] | None,
+    prefix: str,
+    reuse_dir: bool = False,
 ) -> SimulationResult:
-    run_dir, temporary = _make_run_dir(output_dir, prefix)
-    with _removed_on_error(run_dir, temporary):
-        cache.fetch(entry, run_dir)
-        log.info("cache hit %s: outputs in %s", entry.key[:12], run_dir)
-        status = RunStatus.from_json((run_dir / STATUS_FILENAME).read_text("utf-8"))
-        return _cached_result(run_dir, status, temporary=temporary)
+    folder = open_run_folder(output_dir, prefix, reuse=reuse_dir)
+    with removed_on_error(folder):
+        cache.fetch(entry, folder.path)
+        log.info("cache hit %s: outputs in %s", entry.key[:12], folder.path)
+        status = RunStatus.from_json((folder.path / STATUS_FILENAME).read_text("utf-8"))
+        return _cached_result(folder.path, status, temporary=folder.temporary)
 
 
 def _land_cached(
@@ -298,10 +239,11 @@ def _land_cached(
     dest: str | None,
     policy: UploadPolicy,
     prefix: str,
+    reuse_dir: bool,
 ) -> SimulationResult:
     """Put a cached run where the caller wants its outputs: a local folder, or ``dest`` in ``fs``."""
     if fs is None or dest is None:
-        return _fetch_cached(cache, entry, output_dir, prefix)
+        return _fetch_cached(cache, entry, output_dir, prefix, reuse_dir)
     names = _cached_names(entry, policy, prefix)
     if cache.copy_to_store(entry, fs, dest, names):
         from epcloud.results.runfiles import RemoteRunFiles
@@ -311,7 +253,7 @@ def _land_cached(
         log.info("cache hit %s: copied in the store to %s", entry.key[:12], fs.url(dest))
         return _cached_result(Path(dest), status, files=files)
     local = _fetch_cached(cache, entry, None, prefix)
-    with _removed_on_error(local.run_dir, True):
+    with removed_on_error(RunFolder(local.run_dir, True)):
         upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)
     return _stored_result(local, fs, dest)
 
@@ -325,9 +267,11 @@ def _run(
     on_line: LineHandler | None,
     running: RunningProcesses | None,
     after_run: AfterRun | None,
+    reuse_dir: bool,
 ) -> SimulationResult:
-    run_dir, temporary, started_at = _start(plan, None if fs is not None else output_dir)
-    with _removed_on_error(run_dir, temporary):
+    folder, started_at = _start(plan, None if fs is not None else output_dir, reuse_dir)
+    run_dir = folder.path
+    with removed_on_error(folder):
         outcome = run_process(
             plan.command(run_dir),
             cwd=run_dir,
@@ -337,10 +281,10 @@ def _run(
             running=running,
         )
         pack = policy if dest is not None else None
-        result = _finish_then(plan, run_dir, temporary, started_at, outcome, after_run, pack)
+        result = _finish_then(plan, folder, started_at, outcome, after_run, pack)
     if fs is None or dest is None:
         return result
-    with _kept_if_upload_fails(run_dir, fs, dest):
+    with kept_if_upload_fails(run_dir, fs, dest):
         upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
     return _stored_result(result, fs, dest)
 
@@ -358,6 +302,7 @@ def run_simulation(
     on_line: LineHandler | None = None,
     env: Mapping[str, str] | None = None,
     running: RunningProcesses | None = None,
+    reuse_dir: bool = False,
 ) -> SimulationResult:
     """The core of `simulate` and of batch jobs: ``env`` adds engine environment variables and
     ``running`` registers the engine process so a batch can kill it."""
@@ -366,30 +311,31 @@ def run_simulation(
     weather = fetch_weather(weather, fs)
     plan = _with_env(prepare_run(model, weather, energyplus=energyplus, options=options), env)
     if cache is None:
-        return _run(plan, output_dir, fs, dest, policy, on_line, running, None)
+        return _run(plan, output_dir, fs, dest, policy, on_line, running, None, reuse_dir)
     key = cache.key(plan)
     with cache.key_lock(key):
         entry = cache.get(key)
         if entry is not None:
             try:
-                return _land_cached(cache, entry, output_dir, fs, dest, policy, options.output_prefix)
+                prefix = options.output_prefix
+                return _land_cached(cache, entry, output_dir, fs, dest, policy, prefix, reuse_dir)
             except StorageNotFoundError:
                 log.warning("cache entry %s lost files while being read; running the simulation", key[:12])
-        return _run(plan, output_dir, fs, dest, policy, on_line, running, _cache_after_run(cache, key))
+        after = _cache_after_run(cache, key)
+        return _run(plan, output_dir, fs, dest, policy, on_line, running, after, reuse_dir)
 
 
 def _finish_then(
     plan: RunPlan,
-    run_dir: Path,
-    temporary: bool,
+    folder: RunFolder,
     started_at: str,
     outcome: ProcessOutcome,
     after_run: AfterRun | None,
     pack: UploadPolicy | None = None,
 ) -> SimulationResult:
-    result = _finish(plan, run_dir, temporary, started_at, outcome, pack)
+    result = _finish(plan, folder, started_at, outcome, pack)
     if after_run is not None:
-        after_run(run_dir, result)
+        after_run(folder.path, result)
     return result
 
 
@@ -401,11 +347,13 @@ async def _async_run(
     policy: UploadPolicy,
     on_line: LineHandler | None,
     after_run: AfterRun | None,
+    reuse_dir: bool,
 ) -> SimulationResult:
     import asyncio
 
-    run_dir, temporary, started_at = _start(plan, None if fs is not None else output_dir)
-    with _removed_on_error(run_dir, temporary):
+    folder, started_at = _start(plan, None if fs is not None else output_dir, reuse_dir)
+    run_dir = folder.path
+    with removed_on_error(folder):
         outcome = await async_run_process(
             plan.command(run_dir),
             cwd=run_dir,
@@ -414,12 +362,10 @@ async def _async_run(
             on_line=on_line,
         )
         pack = policy if dest is not None else None
-        result = await asyncio.to_thread(
-            _finish_then, plan, run_dir, temporary, started_at, outcome, after_run, pack
-        )
+        result = await asyncio.to_thread(_finish_then, plan, folder, started_at, outcome, after_run, pack)
     if fs is None or dest is None:
         return result
-    with _kept_if_upload_fails(run_dir, fs, dest):
+    with kept_if_upload_fails(run_dir, fs, dest):
         await async_upload_outputs(run_dir, fs, dest, policy=policy, output_prefix=plan.options.output_prefix)
     return _stored_result(result, fs, dest)
 
@@ -432,13 +378,14 @@ async def _async_land_cached(
     dest: str | None,
     policy: UploadPolicy,
     prefix: str,
+    reuse_dir: bool,
 ) -> SimulationResult:
     import asyncio
 
     if fs is None or dest is None:
-        return await asyncio.to_thread(_fetch_cached, cache, entry, output_dir, prefix)
+        return await asyncio.to_thread(_fetch_cached, cache, entry, output_dir, prefix, reuse_dir)
     local = await asyncio.to_thread(_fetch_cached, cache, entry, None, prefix)
-    with _removed_on_error(local.run_dir, True):
+    with removed_on_error(RunFolder(local.run_dir, True)):
         await async_upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)
     return _stored_result(local, fs, dest)
 
@@ -455,6 +402,7 @@ async def async_run_simulation(
     upload: UploadPolicy | str | Sequence[str] | None = None,
     on_line: LineHandler | None = None,
     env: Mapping[str, str] | None = None,
+    reuse_dir: bool = False,
 ) -> SimulationResult:
     """The coroutine twin of `run_simulation`; cancelling it kills EnergyPlus."""
     import asyncio
@@ -465,18 +413,19 @@ async def async_run_simulation(
     plan = await asyncio.to_thread(prepare_run, model, weather, energyplus=energyplus, options=options)
     plan = _with_env(plan, env)
     if cache is None:
-        return await _async_run(plan, output_dir, fs, dest, policy, on_line, None)
+        return await _async_run(plan, output_dir, fs, dest, policy, on_line, None, reuse_dir)
     key = await asyncio.to_thread(cache.key, plan)
     async with cache.async_key_lock(key):
         entry = await asyncio.to_thread(cache.get, key)
         if entry is not None:
             try:
                 return await _async_land_cached(
-                    cache, entry, output_dir, fs, dest, policy, options.output_prefix
+                    cache, entry, output_dir, fs, dest, policy, options.output_prefix, reuse_dir
                 )
             except StorageNotFoundError:
                 log.warning("cache entry %s lost files while being read; running the simulation", key[:12])
-        return await _async_run(plan, output_dir, fs, dest, policy, on_line, _cache_after_run(cache, key))
+        after = _cache_after_run(cache, key)
+        return await _async_run(plan, output_dir, fs, dest, policy, on_line, after, reuse_dir)
 
 
 def simulate(
@@ -496,6 +445,7 @@ def simulate(
     cache: SimulationCache | None = None,
     on_progress: ProgressCallback | None = None,
     upload: UploadPolicy | str | Sequence[str] | None = None,
+    reuse_dir: bool = False,
 ) -> SimulationResult:
     """Run one EnergyPlus simulation of a copy of ``model`` with ``weather``.
 
@@ -504,6 +454,10 @@ def simulate(
     not repeated: its outputs are copied to ``output_dir``. ``on_progress`` receives `ProgressEvent`s.
     A run that fails inside EnergyPlus returns ``success=False`` with its error report; problems found
     before starting (no engine, no weather file, a bad model, a store path leaving the prefix) raise.
+
+    ``output_dir`` holds one run: a previous epcloud run there is replaced; a folder holding other
+    files is refused unless ``reuse_dir=True`` (its files are then left alone and not listed as outputs).
+    A finished run whose upload fails is kept locally and `UploadFailedError` says where.
     """
     return run_simulation(
         model,
@@ -515,6 +469,7 @@ def simulate(
         cache=cache,
         upload=upload,
         on_line=_line_handler(on_progress),
+        reuse_dir=reuse_dir,
     )
 
 
@@ -535,6 +490,7 @@ async def async_simulate(
     cache: SimulationCache | None = None,
     on_progress: ProgressCallback | None = None,
     upload: UploadPolicy | str | Sequence[str] | None = None,
+    reuse_dir: bool = False,
 ) -> SimulationResult:
     """The coroutine twin of `simulate` (``fs`` is an AsyncFileSystem); cancelling it kills EnergyPlus."""
     return await async_run_simulation(
@@ -547,4 +503,5 @@ async def async_simulate(
         cache=cache,
         upload=upload,
         on_line=_line_handler(on_progress),
+        reuse_dir=reuse_dir,
     )
