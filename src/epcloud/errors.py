@@ -186,8 +186,12 @@ class StorageConnectionError(StorageError, ConnectionError):
     """The store's endpoint could not be reached."""
 
 
-class StorageBucketNotFoundError(StorageNotFoundError):
-    """The bucket a store points at does not exist (a wrong name, region or endpoint)."""
+class StorageBucketNotFoundError(StorageError, LookupError):
+    """The bucket a store points at does not exist (a wrong name, region or endpoint).
+
+    Not a `StorageNotFoundError`: code that treats a missing object as "not there yet" must not take a
+    missing bucket for an empty one.
+    """
 
 
 class UploadFailedError(StorageError):
