@@ -447,17 +447,36 @@ def simulate(
     upload: UploadPolicy | str | Sequence[str] | None = None,
     reuse_dir: bool = False,
 ) -> SimulationResult:
-    """Run one EnergyPlus simulation of a copy of ``model`` with ``weather``.
+    """Run one EnergyPlus simulation of a copy of ``model`` with ``weather``; `model` is never changed.
 
-    With ``fs``, the run happens in a temporary local folder and its outputs (chosen by ``upload``)
-    go to ``output_dir`` in the store. With ``cache``, a run already made with the same inputs is
-    not repeated: its outputs are copied to ``output_dir``. ``on_progress`` receives `ProgressEvent`s.
     A run that fails inside EnergyPlus returns ``success=False`` with its error report; problems found
     before starting (no engine, no weather file, a bad model, a store path leaving the prefix) raise.
 
-    ``output_dir`` holds one run: a previous epcloud run there is replaced; a folder holding other
-    files is refused unless ``reuse_dir=True`` (its files are then left alone and not listed as outputs).
-    A finished run whose upload fails is kept locally and `UploadFailedError` says where.
+    Args:
+        model: an `IDFDocument`, a path to an .idf/.epJSON file, or IDF text.
+        weather: an .epw path, an ``s3://``/``https://`` URL, a path in ``fs``, or None for a
+            design-day run.
+        output_dir: the run's folder (local), or its folder in ``fs``; None runs in a temporary folder.
+            A folder holds one run: a previous epcloud run there is replaced, a folder of other files is
+            refused unless ``reuse_dir=True`` (its files are then left alone and not listed as outputs).
+        fs: a store: the run happens locally, then the outputs chosen by ``upload`` go to ``output_dir``
+            in the store, the status file last. A finished run whose upload fails is kept locally and
+            `UploadFailedError` says where and how to finish.
+        energyplus: an `EnergyPlusConfig`, an executable or install folder; None finds one.
+        expand_objects: run ExpandObjects when the model needs it (HVACTemplate, ground heat transfer).
+        annual: force a weather-file run period.
+        design_day: simulate the design days only.
+        output_prefix: the prefix of EnergyPlus's output names (``eplusout.sql``...).
+        readvars: also write CSV outputs with ReadVarsESO.
+        timeout: seconds before the engine's whole process tree is killed.
+        extra_args: more EnergyPlus command-line arguments.
+        cache: a `SimulationCache`: a run made before with the same inputs is not repeated.
+        on_progress: receives a `ProgressEvent` for each environment and simulated day.
+        upload: which outputs go to ``fs`` (patterns, ``"all"`` or an `UploadPolicy`).
+        reuse_dir: run in a non-empty ``output_dir`` that holds no epcloud run.
+
+    Returns:
+        The run's `SimulationResult` (outputs in ``output_dir`` or in the store).
     """
     return run_simulation(
         model,
