@@ -70,9 +70,16 @@ class StudyTables:
     jobs: pd.DataFrame
     timeseries: pd.DataFrame | None
     read: int  # summaries read by this collect (the others came from the last one)
+    sweep: dict[str, Any] | None = None  # the sweep the study was created from, if any
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.jobs, self.timeseries))
+
+    def sensitivity(self, target: str) -> pd.DataFrame:
+        """The sweep's parameters ranked for the result column ``target`` (method in ``method``)."""
+        from epcloud.study.sensitivity import sensitivity
+
+        return sensitivity(self.jobs, target, self.sweep)
 
 
 def _bounded_map(pool: cf.Executor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
@@ -349,7 +356,7 @@ def collect_study(
         fs.url(layout.JOBS_TABLE),
     )
     series = _read_series(fs, info, series_vars) if series_vars else None
-    return StudyTables(table, series, len(changed))
+    return StudyTables(table, series, len(changed), info.metadata.get("sweep"))
 
 
 def _missing(value: object) -> bool:
@@ -383,8 +390,8 @@ def _jobs_frame(
         "shard": [e.shard for e in ordered],
         "label": pd.array([e.label for e in ordered], dtype="string"),
     }
-    for name in params:
-        columns[_param_column(name)] = [e.parameters.get(name) for e in ordered]
+    for name in params:  # typed: pandas infers Float64 / Int64 / string / boolean from the values
+        columns[_param_column(name)] = pd.array([e.parameters.get(name) for e in ordered])
     nan = float("nan")
     for name in JOB_COLUMNS[4:]:
         default = "pending" if name == "status" else None
