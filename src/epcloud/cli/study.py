@@ -221,7 +221,11 @@ def _create(args: argparse.Namespace) -> int:
     if args.sweep:
         study = Study.create(args.store, Sweep.from_file(args.sweep), **common)
     elif args.jobs:
-        study = Study.create(args.store, _json_jobs(Path(args.jobs)), **common)
+        try:
+            jobs = _json_jobs(Path(args.jobs))
+        except ValueError as exc:
+            raise SystemExit(f"epcloud study create: {exc}") from None
+        study = Study.create(args.store, jobs, **common)
     else:
         jobs, params = _jobs(args)
         study = Study.create(args.store, jobs, parameters=params, **common)
