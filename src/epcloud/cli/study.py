@@ -227,7 +227,14 @@ def _create(args: argparse.Namespace) -> int:
             raise SystemExit(f"epcloud study create: {exc}") from None
         study = Study.create(args.store, jobs, **common)
     else:
-        jobs, params = _jobs(args)
+        if Path(args.source).suffix.lower() in (".yaml", ".yml"):
+            raise SystemExit(
+                f"epcloud study create: {args.source} looks like a sweep file; use --sweep {args.source}"
+            )
+        try:
+            jobs, params = _jobs(args)
+        except ValueError as exc:
+            raise SystemExit(f"epcloud study create: {exc}") from None
         study = Study.create(args.store, jobs, parameters=params, **common)
     if args.json:
         print(study.info.to_json())

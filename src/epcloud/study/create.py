@@ -285,11 +285,12 @@ def create_sweep_study(
         if key not in premodels:
             from epcloud.study.outputs import add_requested_outputs
 
-            doc = sweep.premodel(sample, fs)
             if requests:
-                doc = doc.copy()
+                doc = sweep.premodel(sample, fs)
                 add_requested_outputs(doc, requests)
-            premodels[key] = inputs.text(doc.to_idf())
+                premodels[key] = inputs.text(doc.to_idf(comments=False))
+            else:
+                premodels[key] = inputs.text(*sweep.premodel_text(sample, fs))
         sha, suffix = premodels[key]
         edits = [list(edit) for edit in sweep.edits(sample)]
         entry = JobEntry(

@@ -227,6 +227,7 @@ class Sweep:
             raise SweepError(f"{source}: unknown keys {unknown}; a sweep takes {list(_TOP_KEYS)}")
         self.options = options
         self._base: IDFDocument | None = None
+        self._base_text: tuple[str, str] | None = None  # (text, suffix) of a base model read from a file
         self._design: Design | None = None
 
     def __repr__(self) -> str:
@@ -305,8 +306,10 @@ class Sweep:
             text = self._model_text(name, fs)
         except EpcloudError as exc:
             raise SweepError(f"{where}: {exc}") from exc
+        is_json = name.lower().endswith(".epjson") or text.lstrip().startswith("{")
+        self._base_text = (text, ".epJSON" if is_json else ".idf")
         try:
-            if name.lower().endswith(".epjson") or text.lstrip().startswith("{"):
+            if is_json:
                 return load_epjson(text)
             return load_idf(text, source=name)
         except EpcloudError as exc:
@@ -449,6 +452,15 @@ class Sweep:
                         )
                     doc = changed
         return doc
+
+    def premodel_text(self, sample: Mapping[str, Any], fs: FileSystem | None = None) -> tuple[str, str]:
+        """(text, suffix) of `premodel`: the base model's file as it is when no parameter changes the
+        model before its field edits, else the edited model as IDF."""
+        if not self.model_key(sample):
+            self.base_model(fs)
+            if self._base_text is not None:
+                return self._base_text
+        return self.premodel(sample, fs).to_idf(comments=False), ".idf"
 
     def variant(self, sample: Mapping[str, Any], fs: FileSystem | None = None) -> IDFDocument:
         """The complete model of one sample."""
