@@ -92,6 +92,12 @@ def test_grid_created_by_cli_run_by_workers_collected_with_parameters(
 
     collected = _cli("collect", url, "--json", env=worker_env)
     assert collected.returncode == 0, collected.stderr
+    status = _cli("status", url, "--json", env=worker_env)
+    assert json.loads(status.stdout)["parameters"] == ["wall_r", "roof_r"]
+    shown = _cli("status", url, env=worker_env)
+    assert (
+        "parameters (grid, each with 2 weather files): wall_r [0.5, 6.0]; roof_r [1.0, 8.0]" in shown.stdout
+    )
     study = Study.open(fs)
     tables = study.collect()
     jobs = tables.jobs
@@ -213,3 +219,30 @@ def test_batch_sweep_and_study_create_jobs_json(models_dir: Path, chicago_epw: P
     bad = _cli("study", "create", str(tmp_path / "bad"), "--jobs", str(jobs_file))
     assert bad.returncode != 0 and "job 0: unknown job fields ['colour']" in bad.stderr
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+@pytest.mark.slow
+def test_a_variable_energyplus_does_not_report_is_flagged_by_job(
+    models_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sweep = Sweep(
+        models_dir / "1ZoneUncontrolled.idf",
+        {
+            "wall_r": {
+                "object": "Material:NoMass",
+                "name": "R13LAYER",
+                "field": "thermal_resistance",
+                "values": [2.0],
+            }
+        },
+        design_day=True,
+    )
+    study = Study.create(LocalFileSystem(tmp_path / "study"), sweep, variables=["Zone Imaginary Temperature"])
+    assert study.run(max_workers=1).succeeded == 1
+    with caplog.at_level("WARNING", logger="epcloud.study.collect"):
+        jobs = study.collect().jobs
+    assert list(jobs["missing_variables"]) == ["Zone Imaginary Temperature"]
+    assert (
+        "job-000000 (s00000 wall_r=2): EnergyPlus did not report the requested Zone Imaginary Temperature"
+        in caplog.text
+    )

@@ -312,7 +312,10 @@ def _status(args: argparse.Namespace) -> int:
                 time.sleep(args.watch)
                 status = study.status()
     counts = status.to_dict()
+    sweep = study.info.metadata.get("sweep")
     if args.json:
+        if sweep:
+            counts = {**counts, "parameters": [p["name"] for p in sweep.get("parameters", ())]}
         print(json.dumps(counts))
     else:
         Console().print(
@@ -321,7 +324,24 @@ def _status(args: argparse.Namespace) -> int:
             highlight=False,
             soft_wrap=True,
         )
+        if sweep:
+            Console().print(_sweep_line(sweep), highlight=False, soft_wrap=True)
     return 0
+
+
+def _sweep_line(sweep: dict[str, Any]) -> str:
+    """One line describing a sweep study's parameters and design."""
+    parts = []
+    for param in sweep.get("parameters", ()):
+        if param.get("values") is not None:
+            shown = ", ".join(str(v) for v in param["values"][:6])
+            more = ", ..." if len(param["values"]) > 6 else ""
+            parts.append(f"{param['name']} [{shown}{more}]")
+        else:
+            parts.append(f"{param['name']} {param.get('low')}..{param.get('high')}")
+    weather = [w for w in sweep.get("weather") or () if w]
+    each = f", each with {len(weather)} weather files" if len(weather) > 1 else ""
+    return f"parameters ({escape(str(sweep.get('method')))}{each}): {escape('; '.join(parts))}"
 
 
 def _collect(args: argparse.Namespace) -> int:
