@@ -452,3 +452,29 @@ def test_sensitivity_mistakes(zone_model: Path) -> None:
         sensitivity(jobs.iloc[:-1], "energy", sweep.record())
     with pytest.raises(SweepError, match=r"needs a sweep study"):
         sensitivity(jobs, "energy", None)
+
+
+def test_model_from_an_s3_url_or_the_studys_store(
+    s3_bucket: str, s3_options: dict[str, str], zone_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from epcloud.storage import S3FileSystem
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_options["endpoint_url"])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_options["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_options["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", s3_options["region_name"])
+    models = S3FileSystem(s3_bucket, prefix="models/", **s3_options)
+    models.upload_file(zone_model, "zone.idf")
+    params = {"w": {**WALL, "values": [1.0, 2.0]}}
+    by_url = Sweep(f"s3://{s3_bucket}/models/zone.idf", params)
+    by_url.validate()
+    assert by_url.base_model() == load_idf(zone_model)
+
+    study_fs = S3FileSystem(s3_bucket, prefix="study/", **s3_options)
+    study_fs.upload_file(zone_model, "base/zone.idf")
+    study = Study.create(study_fs, Sweep("base/zone.idf", params))
+    assert study.info.job_count == 2
+    with pytest.raises(
+        SweepError, match=r"no model file 'base/gone.idf' \(looked on this machine or in the store"
+    ):
+        Study.create(S3FileSystem(s3_bucket, prefix="other/", **s3_options), Sweep("base/gone.idf", params))

@@ -192,6 +192,13 @@ def test_batch_sweep_and_study_create_jobs_json(models_dir: Path, chicago_epw: P
         "parameters:\n  wall_r: {object: Material:NoMass, name: R13LAYER, field: thermal_resistance, "
         "values: [1.0, 3.0]}\n"
     )
+    refused = _cli(
+        "study", "create", str(tmp_path / "piloted"), "--sweep", str(sweep_file), "--pilot",
+        "--variable", "Zone Imaginary Temperature",
+    )  # fmt: skip
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "does not report ['Zone Imaginary Temperature']" in refused.stderr
+    assert not (tmp_path / "piloted").exists() or not any((tmp_path / "piloted").iterdir())
     out = tmp_path / "batch"
     ran = _cli("batch", "--sweep", str(sweep_file), "-o", str(out), "--json")
     assert ran.returncode == 0, ran.stderr
