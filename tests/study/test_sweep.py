@@ -478,3 +478,20 @@ def test_model_from_an_s3_url_or_the_studys_store(
         SweepError, match=r"no model file 'base/gone.idf' \(looked on this machine or in the store"
     ):
         Study.create(S3FileSystem(s3_bucket, prefix="other/", **s3_options), Sweep("base/gone.idf", params))
+
+
+def test_parameter_names_that_clash_with_table_columns_are_refused(zone_model: Path) -> None:
+    with pytest.raises(SweepError, match=r"parameters \['status', 'weather'\] have names of columns"):
+        Sweep(zone_model, {"weather": {**WALL, "values": [1.0]}, "status": {**WALL, "values": [2.0]}})
+
+
+def test_an_epjson_base_model(tmp_path: Path, zone_model: Path) -> None:
+    model = tmp_path / "zone.epJSON"
+    load_idf(zone_model).save(model)
+    fs = LocalFileSystem(tmp_path / "study")
+    study = Study.create(fs, Sweep(model, {"w": {**WALL, "values": [1.0, 3.0]}}))
+    entries = study.entries()
+    assert entries[0].model_suffix == ".epJSON"
+    assert fs.read_text(entries[0].model_path) == model.read_text()  # stored as it is
+    built = load_idf(variant_model(tmp_path / "study" / entries[1].model_path, entries[1].edits))
+    assert built["Material:NoMass"]["R13LAYER"].thermal_resistance == 3.0

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from epcloud.errors import EpcloudError, SweepError
 from epcloud.model import IDFDocument, Shoebox, load_epjson, load_idf
+from epcloud.study.collect import JOB_COLUMNS, MISSING_COLUMN
 from epcloud.study.sampling import Axis, Design, make_design
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ _OPTIONS = ("annual", "design_day", "expand_objects", "readvars", "timeout", "ou
 _TOP_KEYS = ("model", "weather", "parameters", "sampling", "variables", *_OPTIONS)
 _PARAM_KEYS = ("object", "name", "field", "values", "low", "high")
 _SAMPLING_KEYS = ("method", "samples", "seed", "levels")
+# columns of the jobs table that a parameter's column would clash with
+_RESERVED = frozenset({"sample", "weather", MISSING_COLUMN, *JOB_COLUMNS})
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,11 @@ class Sweep:
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise SweepError(f"{source}: parameters {duplicated} are given more than once")
+        taken = sorted(set(names) & _RESERVED)
+        if taken:
+            raise SweepError(
+                f"{source}: parameters {taken} have names of columns every study table has; rename them"
+            )
         if weather is None or isinstance(weather, (str, os.PathLike)):
             self.weather: list[str | os.PathLike[str] | None] = [weather]
         else:
