@@ -68,8 +68,8 @@ def _regression(group: pd.DataFrame, target: str, axes: tuple[Axis, ...]) -> lis
     if np.ptp(y) == 0:
         raise SweepError(
             f"sensitivity of {target!r}: the column has the same value ({y[0]:g}) in every job, so no "
-            "parameter changes it (a design-day run reports no annual energy: choose a peak load, or "
-            "run annual)"
+            "parameter changes it (runs of the design days only report no annual energy: choose another "
+            "column, or run annual)"
         )
     x = np.column_stack(columns)
     spread = x.std(axis=0)
@@ -154,6 +154,8 @@ def sensitivity(jobs: pd.DataFrame, target: str, sweep: Mapping[str, Any] | None
         raise SweepError(f"no column {target!r} in the jobs table; result columns include {numeric}")
     if not pd.api.types.is_numeric_dtype(jobs[target]):
         raise SweepError(f"column {target!r} is not numeric; choose a result column such as an energy total")
+    if target in {p["name"] for p in sweep["parameters"]}:
+        raise SweepError(f"{target!r} is a parameter of the sweep; choose a result column as the target")
     design = _design(sweep)
     method = design.method if design.method in ("sobol", "morris") else "regression"
     several = "weather" in jobs.columns and len(sweep.get("weather") or ()) > 1
