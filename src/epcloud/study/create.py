@@ -271,7 +271,7 @@ def create_sweep_study(
     """Write a sweep as a study: each distinct model once (the base, or one per value of its function and
     shoebox parameters), and each job's field edits and parameter values in its manifest entry."""
     sweep.validate(fs)
-    requests = tuple(VariableRequest.coerce(v) for v in (*sweep.variables, *variables))
+    requests = tuple(dict.fromkeys(VariableRequest.coerce(v) for v in (*sweep.variables, *variables)))
     meta = {**_checked_metadata(metadata), "sweep": sweep.record()}
     labelled = list(sweep.labels())
     shard_count = _shard_count(len(labelled), shard_size, shard_count)
