@@ -102,6 +102,12 @@ EXPECTED: dict[str, list[str]] = {
         r"^mean design-day heating by wall R-value, GJ:\nwall_r\n1\.0 +\d+\.\d+\n4\.0 +\d+\.\d+$",
         r"^timeseries: 192 rows of DistrictHeatingWater:Facility$",
     ],
+    "parametric_study.py": [
+        r"^\d+ samples of \[.*\] by lhs$",
+        r"^ran (\d+) of \1 jobs$",
+        r"^method: standardised regression coefficients",
+        r"^most influential for lighting energy: lpd$",
+    ],
     "cloud_workflow_dask.py": [
         r"^on Dask: 2 succeeded, 0 failed$",
         r"^roof-r2: succeeded, \d+\.\d s$",
@@ -165,6 +171,7 @@ OWN_TEST = {
     "dask_cluster.py",
     "cloud_workflow.py",
     "cloud_workflow_dask.py",
+    "parametric_study.py",
 }
 
 
@@ -309,3 +316,25 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     page = (tmp_path / "site" / "s3" / "index.html").read_text(encoding="utf-8")
     assert "S3FileSystem" in page and "--8&lt;--" not in page and "--8<--" not in page  # snippets inlined
+
+
+@pytest.mark.parametrize("model", ["shoebox", "RefBldgSmallOfficeNew2004_Chicago.idf"])
+def test_parametric_study(
+    model: str, tmp_path: Path, s3_options: dict[str, str], s3_bucket: str, request: pytest.FixtureRequest
+) -> None:
+    extra = {}
+    if model != "shoebox":  # the user's own model: a shared NREL office, its lights and glazing swept
+        shared_models_dir = request.getfixturevalue("models_dir")
+        sweep = tmp_path / "office.yaml"
+        sweep.write_text(
+            f"model: {shared_models_dir / model}\n"
+            "weather: USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw\nannual: true\nparameters:\n"
+            "  lpd: {object: Lights, name: '*', field: watts_per_floor_area, low: 5.0, high: 14.0}\n"
+            "  shgc: {object: WindowMaterial:SimpleGlazingSystem, name: '*',"
+            " field: solar_heat_gain_coefficient, low: 0.25, high: 0.6}\n"
+            "sampling: {method: lhs, samples: 4, seed: 3}\n"
+        )
+        extra["EPCLOUD_EXAMPLE_SWEEP"] = str(sweep)
+    env = example_env(tmp_path, s3_options, s3_bucket, **extra)
+    out = run_example("parametric_study.py", tmp_path, env)
+    assert "lpd" in out and "shgc" in out

@@ -297,3 +297,11 @@ class ShardIndexError(StudyError, IndexError):
 
 class WorkerInterrupted(StudyError):
     """A worker was asked to stop (SIGTERM); its unfinished jobs are left pending."""
+
+
+class SweepError(StudyError, ValueError):
+    """A sweep file or Sweep that cannot be sampled or applied to its base model (names the parameter)."""
+
+
+class PilotError(StudyError):
+    """The pilot run of a study's first job failed or lacked a requested series; nothing was written."""

@@ -23,6 +23,7 @@ from epcloud.errors import (
 from epcloud.model import Shoebox
 from epcloud.storage import S3FileSystem
 from epcloud.study import layout
+from epcloud.study.manifest import STUDY_FORMAT
 from epcloud.study.worker import resolve_shards
 from fixtures_s3 import count_requests
 
@@ -119,7 +120,7 @@ def test_missing_input_is_a_clear_error_and_nothing_is_written(
 def test_manifest_from_a_newer_epcloud_is_refused(study_fs: S3FileSystem) -> None:
     study = Study.create(study_fs, shoebox_jobs(sweep(2), None))
     shard = json.loads(study_fs.read_text(layout.manifest_path(0)))
-    shard["format"] = 2
+    shard["format"] = STUDY_FORMAT + 1
     study_fs.write_text(layout.manifest_path(0), json.dumps(shard))
     with pytest.raises(StudyFormatError, match="newer epcloud"):
         study.run_shard()

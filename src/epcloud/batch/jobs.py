@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -41,6 +41,39 @@ class SimulationJob:
     def options(self) -> RunOptions:
         """The job's run flags (its fields named as `RunOptions`'s)."""
         return RunOptions(**{f.name: getattr(self, f.name) for f in fields(RunOptions)})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as JSON values: the model as IDF text (epJSON text for an .epJSON file), the weather as
+        its path or URL, every option; `from_dict` reads it back."""
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        model = self.model
+        if isinstance(model, IDFDocument):
+            data["model"], data["model_format"] = model.to_idf(), "idf"
+        else:
+            from epcloud.model.load import read_model_text
+
+            text, source = read_model_text(model)
+            is_json = source.lower().endswith(".epjson") or text.lstrip().startswith("{")
+            data["model"], data["model_format"] = text, "epjson" if is_json else "idf"
+        for key in ("weather", "output_dir"):
+            if data[key] is not None:
+                data[key] = os.fspath(data[key])
+        data["extra_args"] = None if self.extra_args is None else list(self.extra_args)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SimulationJob:
+        """A job from `to_dict`'s values; unknown keys are an error naming the known ones."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k != "model_format"}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown job fields {unknown}; a job has {sorted(known)}")
+        if "model" not in values:
+            raise ValueError("a job needs `model` (IDF or epJSON text, or a model file path)")
+        if "weather" not in values:
+            values["weather"] = None
+        return cls(**values)
 
     def __getstate__(self) -> dict[str, Any]:
         state = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from epcloud.batch import BatchResult, SimulationJob, simulate_batch
+from epcloud.errors import EpcloudError
 
 _MODEL_SUFFIXES = (".idf", ".epjson")
 _SWEEP_SUFFIXES = (".json", ".csv")
@@ -26,7 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run every model of a folder, or every row of a shoebox parameter sweep (.json/.csv), "
         "against each weather file, one EnergyPlus process per core.",
     )
-    parser.add_argument("source", help="folder of .idf/.epJSON models, or a sweep file of Shoebox parameters")
+    parser.add_argument(
+        "source",
+        nargs="?",
+        help="folder of .idf/.epJSON models, or a table (.json/.csv) of Shoebox parameters",
+    )
+    parser.add_argument("--sweep", help="a sweep file (.yaml/.json): model, weather, parameters, sampling")
     parser.add_argument("-w", "--weather", action="append", default=[], help="weather file (repeatable)")
     parser.add_argument(
         "-o", "--output", help="folder or store URL such as s3://bucket/prefix (default: ./batch-<source>)"
@@ -51,7 +57,14 @@ def _sweep_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() == ".json":
         rows = json.loads(path.read_text("utf-8"))
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise ValueError(f"{path}: expected a JSON list of objects (one per simulation)")
+            hint = (
+                " (a sweep file with model/parameters/sampling is read with --sweep)"
+                if isinstance(rows, dict)
+                else ""
+            )
+            raise ValueError(
+                f"{path}: expected a JSON list of Shoebox parameter rows (one per simulation){hint}"
+            )
         return rows
     with path.open(newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
@@ -84,13 +97,27 @@ def _folder_models(path: Path) -> list[tuple[str, str]]:
 
 def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob]:
     """One job per model and weather file; ``root`` is the local output folder (None for a store)."""
+    if bool(args.source) == bool(getattr(args, "sweep", None)):
+        raise ValueError("give either SOURCE (a folder of models or a Shoebox table) or --sweep FILE")
+    if getattr(args, "sweep", None):
+        from epcloud.study.sweep import Sweep
+
+        used = [
+            f
+            for f, on in (("-w", args.weather), ("--annual", args.annual), ("--design-day", args.design_day))
+            if on
+        ]
+        if used:
+            raise ValueError(f"{', '.join(used)} is set by the sweep file {args.sweep}; remove it")
+        return Sweep.from_file(args.sweep).jobs(output_dir=root if root is not None else "")
     source = Path(args.source)
     if source.is_dir():
         models = _folder_models(source)
     elif source.suffix.lower() in _SWEEP_SUFFIXES and source.is_file():
         models = _sweep_models(source)
     else:
-        raise ValueError(f"{source} is neither a folder of models nor a .json/.csv sweep file")
+        hint = "; read sweep files with --sweep FILE" if source.suffix.lower() in (".yaml", ".yml") else ""
+        raise ValueError(f"{source} is neither a folder of models nor a .json/.csv Shoebox table{hint}")
     weathers: list[str | None] = list(args.weather) or [None]
     jobs = []
     for label, model in models:
@@ -124,7 +151,7 @@ def _cache(location: str | None) -> Any:
 
 def _run(args: argparse.Namespace) -> int:
     console = Console()
-    output = args.output or f"batch-{Path(args.source).stem}"
+    output = args.output or f"batch-{Path(args.source or args.sweep or 'sweep').stem}"
     fs = None
     root: str | None = str(Path(output).resolve())
     if "://" in output and not output.startswith("file://"):
@@ -133,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         fs, root = open_fs(output), None
     try:
         jobs = build_jobs(args, root)
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, TypeError, OSError, EpcloudError) as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 2
     batch = simulate_batch(

@@ -45,7 +45,16 @@ def _add_create(commands: argparse._SubParsersAction) -> None:
         description="Write every model and weather file once, per-shard manifests and study.json.",
     )
     _store(parser)
-    parser.add_argument("source", help="folder of .idf/.epJSON models, or a Shoebox sweep (.json/.csv)")
+    parser.add_argument(
+        "source", nargs="?", help="folder of .idf/.epJSON models, or a Shoebox sweep table (.json/.csv)"
+    )
+    parser.add_argument("--sweep", help="a sweep file (.yaml/.json): model, weather, parameters, sampling")
+    parser.add_argument("--jobs", help="a JSON file of jobs (a list of SimulationJob.to_dict() objects)")
+    parser.add_argument(
+        "--pilot",
+        action="store_true",
+        help="first run one job's design days here; refuse to create the study if it fails",
+    )
     parser.add_argument("-w", "--weather", action="append", default=[], help="weather file (repeatable)")
     period = parser.add_mutually_exclusive_group()
     period.add_argument("--annual", action="store_true", help="force annual simulations")
@@ -160,18 +169,73 @@ def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
     return jobs, params
 
 
+def _json_jobs(path: Path) -> list[Any]:
+    from epcloud.batch import SimulationJob
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"--jobs {path}: cannot be read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--jobs {path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ValueError(f"--jobs {path}: expected a JSON list of job objects (SimulationJob.to_dict())")
+    jobs = []
+    for index, item in enumerate(data):
+        try:
+            jobs.append(SimulationJob.from_dict(item))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"--jobs {path}: job {index}: {exc}") from None
+    return jobs
+
+
 def _create(args: argparse.Namespace) -> int:
-    jobs, params = _jobs(args)
-    study = Study.create(
-        args.store,
-        jobs,
-        parameters=params,
+    from epcloud.study import Sweep
+
+    given = [name for name in ("source", "sweep", "jobs") if getattr(args, name)]
+    if len(given) != 1:
+        raise SystemExit(
+            "epcloud study create: give one of SOURCE (a folder of models), --sweep FILE or --jobs FILE"
+        )
+    common: dict[str, Any] = dict(
         overwrite=args.overwrite,
         metadata=_metadata(args.metadata),
         shard_size=args.shard_size,
         shard_count=args.shards,
         variables=args.variable,
+        pilot=args.pilot,
     )
+    if args.sweep or args.jobs:
+        used = [
+            flag
+            for flag, on in (
+                ("-w", args.weather),
+                ("--annual", args.annual),
+                ("--design-day", args.design_day),
+            )
+            if on
+        ]
+        if used:
+            where = "the sweep file" if args.sweep else "each job of the JSON file"
+            raise SystemExit(f"epcloud study create: {', '.join(used)} is set by {where}; remove it")
+    if args.sweep:
+        study = Study.create(args.store, Sweep.from_file(args.sweep), **common)
+    elif args.jobs:
+        try:
+            jobs = _json_jobs(Path(args.jobs))
+        except ValueError as exc:
+            raise SystemExit(f"epcloud study create: {exc}") from None
+        study = Study.create(args.store, jobs, **common)
+    else:
+        if Path(args.source).suffix.lower() in (".yaml", ".yml"):
+            raise SystemExit(
+                f"epcloud study create: {args.source} looks like a sweep file; use --sweep {args.source}"
+            )
+        try:
+            jobs, params = _jobs(args)
+        except ValueError as exc:
+            raise SystemExit(f"epcloud study create: {exc}") from None
+        study = Study.create(args.store, jobs, parameters=params, **common)
     if args.json:
         print(study.info.to_json())
     else:
@@ -248,7 +312,10 @@ def _status(args: argparse.Namespace) -> int:
                 time.sleep(args.watch)
                 status = study.status()
     counts = status.to_dict()
+    sweep = study.info.metadata.get("sweep")
     if args.json:
+        if sweep:
+            counts = {**counts, "parameters": [p["name"] for p in sweep.get("parameters", ())]}
         print(json.dumps(counts))
     else:
         Console().print(
@@ -257,7 +324,24 @@ def _status(args: argparse.Namespace) -> int:
             highlight=False,
             soft_wrap=True,
         )
+        if sweep:
+            Console().print(_sweep_line(sweep), highlight=False, soft_wrap=True)
     return 0
+
+
+def _sweep_line(sweep: dict[str, Any]) -> str:
+    """One line describing a sweep study's parameters and design."""
+    parts = []
+    for param in sweep.get("parameters", ()):
+        if param.get("values") is not None:
+            shown = ", ".join(str(v) for v in param["values"][:6])
+            more = ", ..." if len(param["values"]) > 6 else ""
+            parts.append(f"{param['name']} [{shown}{more}]")
+        else:
+            parts.append(f"{param['name']} {param.get('low')}..{param.get('high')}")
+    weather = [w for w in sweep.get("weather") or () if w]
+    each = f", each with {len(weather)} weather files" if len(weather) > 1 else ""
+    return f"parameters ({escape(str(sweep.get('method')))}{each}): {escape('; '.join(parts))}"
 
 
 def _collect(args: argparse.Namespace) -> int:

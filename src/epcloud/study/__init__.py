@@ -9,8 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from epcloud.study.create import create_study
+from epcloud.study.create import create_study, create_sweep_study
 from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, read_shard, read_study
+from epcloud.study.sweep import Parameter, Sweep
 from epcloud.study.worker import ShardReport, resolve_shards, run_entries, run_on_executor
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from epcloud.study.collect import StudyTables
     from epcloud.study.study_status import RerunReport, StudyStatus
 
-__all__ = ["JobEntry", "ShardReport", "Study", "StudyInfo", "VariableRequest"]
+__all__ = ["JobEntry", "Parameter", "ShardReport", "Study", "StudyInfo", "Sweep", "VariableRequest"]
 
 
 def _as_fs(url_or_fs: str | os.PathLike[str] | FileSystem, options: Mapping[str, Any]) -> FileSystem:
@@ -52,7 +53,7 @@ class Study:
     def create(
         cls,
         fs: str | os.PathLike[str] | FileSystem,
-        jobs: Iterable[SimulationJob],
+        jobs: Iterable[SimulationJob] | Sweep,
         *,
         parameters: Sequence[Mapping[str, Any]] | None = None,
         overwrite: bool = False,
@@ -61,13 +62,31 @@ class Study:
         shard_count: int | None = None,
         variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
         energyplus: EngineInput = None,
+        pilot: bool = False,
         **options: Any,
     ) -> Study:
-        """Write a new study of ``jobs`` (models and weather once each, per-shard manifests) to the store.
+        """Write a new study of ``jobs`` or of a `Sweep` (models and weather once each, per-shard
+        manifests) to the store.
 
-        ``variables`` names output series every job's summary keeps for `collect`.
+        ``variables`` names output series every job's summary keeps for `collect` (their output objects
+        are added to models that lack them); ``pilot`` runs the first job's design days here first.
         """
         store = _as_fs(fs, options)
+        if isinstance(jobs, Sweep):
+            if parameters is not None:
+                raise TypeError("a Sweep records its own parameters; do not pass parameters=")
+            info = create_sweep_study(
+                store,
+                jobs,
+                overwrite=overwrite,
+                metadata=metadata,
+                shard_size=shard_size,
+                shard_count=shard_count,
+                variables=variables,
+                energyplus=energyplus,
+                pilot=pilot,
+            )
+            return cls(store, info)
         info = create_study(
             store,
             jobs,
@@ -78,6 +97,7 @@ class Study:
             shard_count=shard_count,
             variables=variables,
             energyplus=energyplus,
+            pilot=pilot,
         )
         return cls(store, info)
 

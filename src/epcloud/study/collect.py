@@ -54,6 +54,8 @@ _COLUMN_TYPES = {
     "timed_out": "boolean",
     **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version")},
 }
+MISSING_COLUMN = "missing_variables"
+"""Requested variables a job's EnergyPlus did not report (comma-separated; null when none were missing)."""
 _SERIES_COLUMNS = ("job_id", "variable", "key", "units", "frequency", "timestamp", "value")
 _READ_THREADS = 32
 _WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
@@ -70,9 +72,16 @@ class StudyTables:
     jobs: pd.DataFrame
     timeseries: pd.DataFrame | None
     read: int  # summaries read by this collect (the others came from the last one)
+    sweep: dict[str, Any] | None = None  # the sweep the study was created from, if any
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.jobs, self.timeseries))
+
+    def sensitivity(self, target: str) -> pd.DataFrame:
+        """The sweep's parameters ranked for the result column ``target`` (method in ``method``)."""
+        from epcloud.study.sensitivity import sensitivity
+
+        return sensitivity(self.jobs, target, self.sweep)
 
 
 def _bounded_map(pool: cf.Executor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
@@ -211,6 +220,8 @@ def _param_column(name: str) -> str:
 def _summary_row(summary: dict[str, Any]) -> dict[str, Any]:
     row = {name: summary.get(name) for name in JOB_COLUMNS[4:]}
     row.update(summary["values"])
+    if summary.get("missing_variables"):
+        row[MISSING_COLUMN] = ", ".join(summary["missing_variables"])
     return row
 
 
@@ -331,6 +342,13 @@ def collect_study(
                 current = entry.shard
                 rows[entry.id] = _summary_row(summary)
                 buffer.add(entry.id, summary)
+                if summary.get("missing_variables"):
+                    log.warning(
+                        "job %s (%s): EnergyPlus did not report the requested %s",
+                        entry.id,
+                        entry.label,
+                        ", ".join(summary["missing_variables"]),
+                    )
     if current is not None:
         _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
     for shard in sorted(touched_shards - {e.shard for e in changed}):
@@ -349,7 +367,7 @@ def collect_study(
         fs.url(layout.JOBS_TABLE),
     )
     series = _read_series(fs, info, series_vars) if series_vars else None
-    return StudyTables(table, series, len(changed))
+    return StudyTables(table, series, len(changed), info.metadata.get("sweep"))
 
 
 def _missing(value: object) -> bool:
@@ -376,21 +394,26 @@ def _jobs_frame(
 
     ordered = sorted(entries, key=lambda e: e.index)
     records = [rows.get(entry.id) for entry in ordered]
-    value_columns = sorted(set().union(*(found for found in records if found)) - set(JOB_COLUMNS))
+    value_columns = sorted(
+        set().union(*(found for found in records if found)) - set(JOB_COLUMNS) - {MISSING_COLUMN}
+    )
     columns: dict[str, Any] = {
         "job_id": [e.id for e in ordered],
         "index": [e.index for e in ordered],
         "shard": [e.shard for e in ordered],
         "label": pd.array([e.label for e in ordered], dtype="string"),
     }
-    for name in params:
-        columns[_param_column(name)] = [e.parameters.get(name) for e in ordered]
+    for name in params:  # typed: pandas infers Float64 / Int64 / string / boolean from the values
+        columns[_param_column(name)] = pd.array([e.parameters.get(name) for e in ordered])
     nan = float("nan")
     for name in JOB_COLUMNS[4:]:
         default = "pending" if name == "status" else None
         cells = [found.get(name) if found else default for found in records]
         kind = "float64" if name == "runtime_seconds" else _COLUMN_TYPES[name]
         columns[name] = pd.array([nan if c is None and kind == "float64" else c for c in cells], dtype=kind)
+    if any(found and found.get(MISSING_COLUMN) for found in records):
+        missing = [found.get(MISSING_COLUMN) if found else None for found in records]
+        columns[MISSING_COLUMN] = pd.array(missing, dtype="string")
     fixed = pd.DataFrame(columns)
     if not value_columns:
         return fixed

@@ -21,12 +21,13 @@ from epcloud.model import IDFDocument
 from epcloud.run.prepare import file_sha256
 from epcloud.run.weather_source import fetch_weather
 from epcloud.study import layout
-from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, shard_json
+from epcloud.study.manifest import STUDY_FORMAT, JobEntry, StudyInfo, VariableRequest, shard_json
 
 if TYPE_CHECKING:
     from epcloud.storage import FileSystem
+    from epcloud.study.sweep import Sweep
 
-__all__ = ["DEFAULT_SHARD_SIZE", "create_study"]
+__all__ = ["DEFAULT_SHARD_SIZE", "create_study", "create_sweep_study", "write_study"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ _STUDY_OUTPUTS = (
 class _Inputs:
     """Each distinct model and weather file of the jobs, hashed once however many jobs share it."""
 
-    def __init__(self) -> None:
+    def __init__(self, requests: Sequence[VariableRequest] = ()) -> None:
+        self.requests = tuple(requests)
         self.models: dict[str, tuple[str, str]] = {}  # sha → (text, suffix)
         self.weather: dict[str, Path] = {}  # sha → local file
         self._by_object: dict[int, tuple[str, str]] = {}
@@ -74,13 +76,34 @@ class _Inputs:
                 raise ModelFileNotFoundError(str(path))
             text = path.read_text(encoding="utf-8")
             suffix = ".epJSON" if path.suffix.lower() == ".epjson" else ".idf"
-        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        self.models.setdefault(sha, (text, suffix))
+        if self.requests:
+            text = self._with_outputs(model, text, suffix)
+        sha, suffix = self.text(text, suffix)
         self._by_object[id(model)] = (sha, suffix)
         self._keep.append(model)
         if not isinstance(model, (IDFDocument, str)):
             self._by_text[str(model)] = (sha, suffix)
         return sha, suffix
+
+    def text(self, text: str, suffix: str = ".idf") -> tuple[str, str]:
+        """(sha256, suffix) of a model's final text, kept to be uploaded once."""
+        sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.models.setdefault(sha, (text, suffix))
+        return sha, suffix
+
+    def _with_outputs(self, model: object, text: str, suffix: str) -> str:
+        """The model's text with the output objects the requested variables need."""
+        from epcloud.model import load_epjson, load_idf
+        from epcloud.study.outputs import add_requested_outputs
+
+        doc = model.copy() if isinstance(model, IDFDocument) else None
+        if doc is None:
+            doc = load_epjson(text) if suffix == ".epJSON" else load_idf(text, source=str(model)[:200])
+        added = add_requested_outputs(doc, self.requests)
+        if not added:
+            return text
+        log.info("added output objects for %s to %s", ", ".join(added), doc.source)
+        return doc.to_epjson_text() if suffix == ".epJSON" else doc.to_idf()
 
     def weather_file(self, weather: str | os.PathLike[str] | None) -> str | None:
         """sha256 of a job's weather file (a local path or URL, fetched once), None for none."""
@@ -159,6 +182,31 @@ def _upload_inputs(fs: FileSystem, inputs: _Inputs, pool: ThreadPoolExecutor) ->
     return len(tasks)
 
 
+def _shard_count(jobs: int, shard_size: int | None, shard_count: int | None) -> int:
+    if shard_count is None:
+        size = shard_size or DEFAULT_SHARD_SIZE
+        if size < 1:
+            raise ValueError(f"shard_size must be at least 1, got {size}")
+        shard_count = math.ceil(jobs / size)
+    if not 1 <= shard_count <= jobs:
+        raise ValueError(f"shard_count must be between 1 and the {jobs} jobs, got {shard_count}")
+    return shard_count
+
+
+def _checked_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    try:
+        json.dumps(dict(metadata or {}))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata must be JSON values: {exc}") from exc
+    return dict(metadata or {})
+
+
+def _flags(job: SimulationJob) -> dict[str, Any]:
+    flags = asdict(job.options())
+    flags["extra_args"] = list(flags["extra_args"])
+    return flags
+
+
 def create_study(
     fs: FileSystem,
     jobs: Iterable[SimulationJob],
@@ -170,59 +218,126 @@ def create_study(
     shard_count: int | None = None,
     variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
     energyplus: object = None,
+    pilot: bool = False,
 ) -> StudyInfo:
     """Write a study of ``jobs`` to ``fs``; refuses an existing study unless ``overwrite``.
 
     Jobs are dealt round-robin to shards (``shard_count``, or as many as ``shard_size`` jobs need).
+    Requested ``variables`` the models lack get their output objects added; with ``pilot`` the first
+    job's design days run here first, and the study is not written if that fails.
     """
     job_list = list(jobs)
     if not job_list:
         raise ValueError("a study needs at least one job")
     if parameters is not None and len(parameters) != len(job_list):
         raise ValueError(f"{len(parameters)} parameter sets for {len(job_list)} jobs")
-    if shard_count is None:
-        size = shard_size or DEFAULT_SHARD_SIZE
-        if size < 1:
-            raise ValueError(f"shard_size must be at least 1, got {size}")
-        shard_count = math.ceil(len(job_list) / size)
-    if not 1 <= shard_count <= len(job_list):
-        raise ValueError(f"shard_count must be between 1 and the {len(job_list)} jobs, got {shard_count}")
+    shard_count = _shard_count(len(job_list), shard_size, shard_count)
     requests = tuple(VariableRequest.coerce(v) for v in variables)
-    try:
-        json.dumps(dict(metadata or {}))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"metadata must be JSON values: {exc}") from exc
+    meta = _checked_metadata(metadata)
 
-    inputs = _Inputs()
+    inputs = _Inputs(requests)
     shards: list[list[JobEntry]] = [[] for _ in range(shard_count)]
     for index, job in enumerate(job_list):
         if not isinstance(job, SimulationJob):
             raise TypeError(f"job {index} is a {type(job).__name__}, not a SimulationJob")
         model_sha, suffix = inputs.model(job.model)
-        flags = asdict(job.options())
-        flags["extra_args"] = list(flags["extra_args"])
         entry = JobEntry(
             id=layout.job_id(index),
             index=index,
             shard=index % shard_count,
             label=job.label,
             parameters=_job_parameters(job, parameters[index] if parameters is not None else None, index),
-            flags=flags,
+            flags=_flags(job),
             model_sha256=model_sha,
             model_suffix=suffix,
             weather_sha256=inputs.weather_file(job.weather),
         )
         shards[entry.shard].append(entry)
+    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot)
 
+
+def create_sweep_study(
+    fs: FileSystem,
+    sweep: Sweep,
+    *,
+    overwrite: bool = False,
+    metadata: Mapping[str, Any] | None = None,
+    shard_size: int | None = None,
+    shard_count: int | None = None,
+    variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
+    energyplus: object = None,
+    pilot: bool = False,
+) -> StudyInfo:
+    """Write a sweep as a study: each distinct model once (the base, or one per value of its function and
+    shoebox parameters), and each job's field edits and parameter values in its manifest entry."""
+    sweep.validate(fs)
+    requests = tuple(dict.fromkeys(VariableRequest.coerce(v) for v in (*sweep.variables, *variables)))
+    meta = {**_checked_metadata(metadata), "sweep": sweep.record()}
+    labelled = list(sweep.labels())
+    shard_count = _shard_count(len(labelled), shard_size, shard_count)
+    inputs = _Inputs()
+    flags = _flags(SimulationJob("Version,25.2;", None, **sweep.options))
+    premodels: dict[tuple[Any, ...], tuple[str, str]] = {}
+    weather = {id(w): inputs.weather_file(w) for w in sweep.weather}
+    shards: list[list[JobEntry]] = [[] for _ in range(shard_count)]
+    for index, (number, sample, weather_file, label) in enumerate(labelled):
+        key = sweep.model_key(sample)
+        if key not in premodels:
+            from epcloud.study.outputs import add_requested_outputs
+
+            if requests:
+                doc = sweep.premodel(sample, fs)
+                add_requested_outputs(doc, requests)
+                premodels[key] = inputs.text(doc.to_idf(comments=False))
+            else:
+                premodels[key] = inputs.text(*sweep.premodel_text(sample, fs))
+        sha, suffix = premodels[key]
+        edits = [list(edit) for edit in sweep.edits(sample)]
+        entry = JobEntry(
+            id=layout.job_id(index),
+            index=index,
+            shard=index % shard_count,
+            label=label,
+            parameters=sweep.job_parameters(number, sample, weather_file),
+            flags=flags,
+            model_sha256=sha,
+            model_suffix=suffix,
+            weather_sha256=weather[id(weather_file)],
+            edits=edits or None,
+        )
+        shards[entry.shard].append(entry)
+    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot)
+
+
+def write_study(
+    fs: FileSystem,
+    inputs: _Inputs,
+    shards: Sequence[Sequence[JobEntry]],
+    metadata: dict[str, Any],
+    requests: tuple[VariableRequest, ...],
+    overwrite: bool,
+    energyplus: object,
+    pilot: bool,
+) -> StudyInfo:
+    """Upload the inputs and manifests, then study.json last (its presence means the study is complete)."""
+    if pilot:
+        from epcloud.study.pilot import run_pilot
+
+        first = min((entry for shard in shards for entry in shard), key=lambda e: e.index)
+        text, suffix = inputs.models[first.model_sha256]
+        weather = inputs.weather.get(first.weather_sha256) if first.weather_sha256 else None
+        run_pilot(first, text, suffix, weather, requests, energyplus)
     existing = _refuse_existing(fs, overwrite)
+    edited = any(entry.edits for shard in shards for entry in shard)
     info = StudyInfo(
-        job_count=len(job_list),
-        shard_count=shard_count,
+        job_count=sum(len(shard) for shard in shards),
+        shard_count=len(shards),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         epcloud_version=__version__,
         energyplus_version=_engine_version(energyplus),
-        metadata=dict(metadata or {}),
+        metadata=metadata,
         variables=requests,
+        format=STUDY_FORMAT if edited else 1,
     )
     with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS, thread_name_prefix="epcloud-study") as pool:
         if existing:
@@ -238,7 +353,7 @@ def create_study(
     log.info(
         "created a study of %d jobs in %d shards at %s (%d models, %d weather files, %d uploaded)",
         info.job_count,
-        shard_count,
+        info.shard_count,
         fs.url(),
         len(inputs.models),
         len(inputs.weather),

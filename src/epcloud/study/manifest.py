@@ -22,8 +22,11 @@ __all__ = [
     "read_study",
 ]
 
-STUDY_FORMAT = 1
-"""The format of study.json and the manifests this epcloud writes; it reads this one and older."""
+STUDY_FORMAT = 2
+"""The newest format of study.json and the manifests this epcloud writes; it reads this one and older.
+Format 2 adds per-job field edits (sweeps that store their base model once); studies without them are
+still written as format 1, so older workers run them."""
+_PLAIN_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class JobEntry:
     model_sha256: str
     model_suffix: str
     weather_sha256: str | None
+    edits: list[list[Any]] | None = None  # (type, name, field, value) set on the model before running
 
     @property
     def model_path(self) -> str:
@@ -85,6 +89,7 @@ class JobEntry:
                 model_sha256=str(data["model_sha256"]),
                 model_suffix=str(data.get("model_suffix", ".idf")),
                 weather_sha256=data.get("weather_sha256"),
+                edits=[list(edit) for edit in data["edits"]] if data.get("edits") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StudyFormatError(f"{source}: malformed job entry ({exc!r}): {dict(data)!r:.200}") from exc
@@ -101,7 +106,7 @@ class StudyInfo:
     energyplus_version: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
     variables: tuple[VariableRequest, ...] = ()
-    format: int = STUDY_FORMAT
+    format: int = _PLAIN_FORMAT
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -148,7 +153,11 @@ def _load_object(text: str, source: str) -> dict[str, Any]:
 def shard_json(shard: int, entries: Sequence[JobEntry]) -> str:
     """The text of one shard's manifest."""
     jobs = [asdict(entry) for entry in entries]
-    return json.dumps({"format": STUDY_FORMAT, "shard": shard, "jobs": jobs}, separators=(",", ":"))
+    for job in jobs:
+        if job["edits"] is None:
+            del job["edits"]
+    version = STUDY_FORMAT if any(entry.edits for entry in entries) else _PLAIN_FORMAT
+    return json.dumps({"format": version, "shard": shard, "jobs": jobs}, separators=(",", ":"))
 
 
 def read_study(fs: FileSystem) -> StudyInfo:

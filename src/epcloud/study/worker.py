@@ -43,6 +43,7 @@ from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
 from epcloud.study import layout
 from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
 from epcloud.study.summary import encode_summary, summarize, summary_token
+from epcloud.study.sweep import variant_model
 
 if TYPE_CHECKING:
     from epcloud.batch.batch_result import JobResult
@@ -251,7 +252,7 @@ class _JobRunner:
     def _run(self, entry: JobEntry, run_dir: Path, stale: Sequence[str]) -> Finished | None:
         flags = {k: v for k, v in entry.flags.items() if k != "extra_args"}
         job = SimulationJob(
-            model=str(self.inputs[entry.model_path]),
+            model=variant_model(self.inputs[entry.model_path], entry.edits),  # a sweep job's edits
             weather=str(self.inputs[entry.weather_path]) if entry.weather_path else None,
             label=entry.label or entry.id,
             output_dir=run_dir,
