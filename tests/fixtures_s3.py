@@ -130,12 +130,24 @@ def count_requests(fs: Any) -> Iterator[Counter[str]]:
         with lock:
             counts[event_name.rsplit(".", 1)[-1]] += 1
 
-    events = fs.client.meta.events
-    events.register("before-send.s3", on_send)
+    def watch(client: Any) -> Any:
+        client.meta.events.register("before-send.s3", on_send)
+        watched.append(client)
+        return client
+
+    watched: list[Any] = []
+    watch(fs.client)
+    # A sync store builds a new client when it widens its connection pool: count on that one too.
+    build = getattr(fs, "_new_client", None)
+    if build is not None:
+        fs._new_client = lambda *args, **kwargs: watch(build(*args, **kwargs))
     try:
         yield counts
     finally:
-        events.unregister("before-send.s3", on_send)
+        if build is not None:
+            del fs._new_client
+        for client in watched:
+            client.meta.events.unregister("before-send.s3", on_send)
 
 
 @pytest.fixture(scope="session")

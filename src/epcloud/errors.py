@@ -182,6 +182,10 @@ class StorageBucketNotFoundError(StorageNotFoundError):
     """The bucket a store points at does not exist (a wrong name, region or endpoint)."""
 
 
+class StoragePreconditionError(StorageError):
+    """A conditional write lost: the file already exists (`if_none_match=True`) or changed (`if_match=`)."""
+
+
 # ---------------------------------------------------------------- weather
 
 
