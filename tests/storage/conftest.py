@@ -21,7 +21,9 @@ from epcloud.storage import (
     FileSystem,
     FsspecFileSystem,
     LocalFileSystem,
+    S3FileSystem,
 )
+from faultproxy import FaultProxy
 from fixtures_s3 import empty_and_delete_bucket
 
 BACKENDS = ["local", "s3", "memory"]
@@ -98,3 +100,26 @@ def many_keys_bucket(s3_client: Any) -> Iterator[str]:
         list(pool.map(put, range(MANY_KEYS)))
     yield bucket
     empty_and_delete_bucket(s3_client, bucket)
+
+
+@pytest.fixture
+def fault_proxy(s3_server: str) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the test S3 server (arm faults with `proxy.add(Rule(...))`)."""
+    proxy = FaultProxy(s3_server)
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def proxied(
+    request: pytest.FixtureRequest, fault_proxy: FaultProxy, s3_bucket: str, s3_options: dict[str, str]
+) -> Iterator[Any]:
+    """An S3 store of each twin (the async one behind `Blocking`) talking through `fault_proxy`."""
+    options = {**s3_options, "endpoint_url": fault_proxy.endpoint}
+    if request.param == "sync":
+        yield S3FileSystem(s3_bucket, prefix="test/", **options)
+        return
+    with _blocking(lambda: AsyncS3FileSystem(s3_bucket, prefix="test/", **options)) as facade:
+        yield facade

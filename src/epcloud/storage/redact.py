@@ -40,6 +40,7 @@ _PATTERNS = (
     re.compile(r"""(?i)(authorization['"]?\s*[:=]\s*b?['"]?)([^'"\n]+)"""),
     re.compile(r"""(?i)(x-amz-security-token['"]?\s*[:=]\s*b?['"]?)([^'"\s&,}]+)"""),
     re.compile(r"""(?i)(x-amz-credential=)([^&\s'"]+)"""),
+    re.compile(r"""(?i)(awsaccesskeyid=)([^&\s'"]+)"""),
     re.compile(r"""(?i)(x-amz-signature=)([^&\s'"]+)"""),
     re.compile(r"""(?i)(\bcredential=)([^,\s&'"]+)"""),
     re.compile(r"""(?i)(\bsignature=)([^,\s&'"]+)"""),

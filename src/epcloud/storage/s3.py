@@ -143,9 +143,11 @@ class S3FileSystem(S3Base, FileSystemBase):
         """Replace the object at `path` with `data` (one PUT, with SSE, storage class and tags).
 
         `if_none_match=True` creates it only if absent, `if_match=ETAG` replaces only that version;
-        S3 decides atomically and a lost condition raises `StoragePreconditionError`. When the answer
-        to a create was lost and the retry met the object this call wrote, the write succeeded: the
-        object is read back and, if byte-identical, the call returns normally.
+        S3 decides atomically and a lost condition raises `StoragePreconditionError`. A create that
+        meets 412 reads the object back: when the answer to our PUT was lost and a retry (botocore's
+        or the HTTP layer's) met the object this call wrote, it is byte-identical and the call
+        succeeds. Writers that must tell their creates apart put a token in the data (leases name
+        their worker and time).
         """
         key = self._key(path)
         conditions = self._conditions(if_none_match, if_match)
@@ -158,7 +160,7 @@ class S3FileSystem(S3Base, FileSystemBase):
             if not (conditions and self._is_precondition(exc)):
                 with self._translated("write", key):
                     raise
-            if not (if_none_match and self._was_retried(exc) and self._holds(key, data)):
+            if not (if_none_match and self._holds(key, data)):
                 raise self._precondition_failed(key, if_none_match, if_match) from exc
             logger.info("%s: the lost answer to our create was our own write", self._where(key))
         logger.debug("wrote %s (%d bytes)", self._where(key), len(data))

@@ -134,7 +134,7 @@ class AsyncS3FileSystem(S3Base, AsyncFileSystemBase):
             if not (conditions and self._is_precondition(exc)):
                 with self._translated("write", key):
                     raise
-            if not (if_none_match and self._was_retried(exc) and await self._holds(key, data)):
+            if not (if_none_match and await self._holds(key, data)):
                 raise self._precondition_failed(key, if_none_match, if_match) from exc
             logger.info("%s: the lost answer to our create was our own write", self._where(key))
         logger.debug("wrote %s (%d bytes)", self._where(key), len(data))

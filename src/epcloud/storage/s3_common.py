@@ -408,12 +408,6 @@ class S3Base(ABC):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return code in _PRECONDITION_CODES or status == 412
 
-    @staticmethod
-    def _was_retried(exc: BaseException) -> bool:
-        """Whether the request that met `exc` had been sent more than once (an answer was lost)."""
-        metadata = getattr(exc, "response", {}).get("ResponseMetadata", {})
-        return int(metadata.get("RetryAttempts", 0) or 0) > 0
-
     def _conditions(self, if_none_match: bool, if_match: str | None) -> dict[str, str]:
         """The PutObject arguments of a conditional write."""
         if if_none_match and if_match is not None:
