@@ -117,24 +117,11 @@ def empty_and_delete_bucket(client: Any, bucket: str) -> None:
     client.delete_bucket(Bucket=bucket)
 
 
-class _Watched:
-    """An aiobotocore client context whose client, once entered, is watched by count_requests."""
-
-    def __init__(self, context: Any, watch: Any) -> None:
-        self.context, self.watch = context, watch
-
-    async def __aenter__(self) -> Any:
-        return self.watch(await self.context.__aenter__())
-
-    async def __aexit__(self, *exc: Any) -> Any:
-        return await self.context.__aexit__(*exc)
-
-
 @contextmanager
 def count_requests(fs: Any) -> Iterator[Counter[str]]:
     """Count the HTTP requests `fs` sends inside the block, by S3 operation (e.g. counts["PutObject"]).
 
-    Works for S3FileSystem and an open AsyncS3FileSystem; retries count as separate requests.
+    Works for S3FileSystem and AsyncS3FileSystem; retries count as separate requests.
     """
     counts: Counter[str] = Counter()
     lock = threading.Lock()
@@ -149,23 +136,16 @@ def count_requests(fs: Any) -> Iterator[Counter[str]]:
         return client
 
     watched: list[Any] = []
-    if getattr(fs, "_client", True) is not None:  # an unopened async store has no client yet
-        watch(fs.client)
-    # A sync store builds a new client when it widens its connection pool: count on that one too.
-    build = getattr(fs, "_new_client", None)
-    if build is not None:
-        fs._new_client = lambda *args, **kwargs: watch(build(*args, **kwargs))
-    # An async store's write probe opens a client of its own: count on that one too.
-    factory = getattr(fs, "_client_factory", None)
-    if factory is not None:
-        fs._client_factory = lambda *args, **kwargs: _Watched(factory(*args, **kwargs), watch)
+    store = getattr(fs, "sync", fs)  # an async store is the sync store in threads
+    watch(store.client)
+    # The store builds a new client when it widens its connection pool, and one for its write probe:
+    # count on those too.
+    build = store._new_client
+    store._new_client = lambda *args, **kwargs: watch(build(*args, **kwargs))
     try:
         yield counts
     finally:
-        if build is not None:
-            del fs._new_client
-        if factory is not None:
-            del fs._client_factory
+        del store._new_client
         for client in watched:
             client.meta.events.unregister("before-send.s3", on_send)
 

@@ -15,15 +15,21 @@ from epcloud.errors import (
     StoragePermissionError,
 )
 from epcloud.storage import AsyncS3FileSystem, LocalFileSystem, S3FileSystem
+from faultproxy import FaultProxy, Rule
 from fixtures_s3 import AuthServer, count_requests
 
 REGION = "us-east-1"
 
 
 def _check(fs: Any) -> None:
-    """Run the probe of a sync or an async store (the async one unopened: the probe needs no open client)."""
+    """Run the probe of a sync or an async store (the async one opened for it)."""
     if isinstance(fs, AsyncS3FileSystem):
-        asyncio.run(fs.check_writable())
+
+        async def probe() -> None:
+            async with fs:
+                await fs.check_writable()
+
+        asyncio.run(probe())
     else:
         fs.check_writable()
 
@@ -121,3 +127,13 @@ def test_local_probe(tmp_path: Path) -> None:
     blocker.write_text("a file, not a folder")
     with pytest.raises(StorageError, match="file"):
         LocalFileSystem(blocker / "below").check_writable()
+
+
+def test_silent_endpoint_fails_after_one_short_attempt(
+    kind: type, fault_proxy: FaultProxy, s3_bucket: str, s3_options: dict[str, str]
+) -> None:
+    fault_proxy.add(Rule("delay", method="PUT", delay=4.0, times=10))
+    fs = kind(s3_bucket, "runs", **{**s3_options, "endpoint_url": fault_proxy.endpoint})
+    with pytest.raises(StorageConnectionError, match=r"timeout|timed out|Read"):
+        _check(fs)
+    assert fault_proxy.count("PUT") == 1  # one attempt of at most connect + read timeout (2.5 s)

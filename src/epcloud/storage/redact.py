@@ -9,7 +9,7 @@ import re
 import threading
 from collections.abc import Iterable
 
-# The loggers of botocore, aiobotocore, s3transfer and urllib3 that write requests, headers, URLs or
+# The loggers of botocore, s3transfer and urllib3 that write requests, headers, URLs or
 # credentials at DEBUG level (a logger's filters see only the records logged on that logger).
 SDK_LOGGERS = (
     "botocore.auth",
@@ -24,9 +24,6 @@ SDK_LOGGERS = (
     "botocore.utils",
     "botocore.client",
     "botocore.regions",
-    "aiobotocore.endpoint",
-    "aiobotocore.httpsession",
-    "aiobotocore.credentials",
     "s3transfer.utils",
     "s3transfer.tasks",
     "s3transfer.futures",

@@ -101,6 +101,13 @@ class S3FileSystem(S3Base, FileSystemBase):
         with self._in_flight(connections), self._translated(action, key):
             yield
 
+    def close(self) -> None:
+        """Close the client's connections; the next call builds a new client."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
     def _transfer_config(self) -> Any:
         from boto3.s3.transfer import TransferConfig
 

@@ -1,4 +1,5 @@
-"""What S3FileSystem and AsyncS3FileSystem share: keys, PUT arguments, client settings, errors."""
+"""The decisions of an S3 store that do not depend on its client: keys, PUT arguments, client settings,
+conditions, endpoints and error translation."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ _PERMISSION_CODES = frozenset(
 @functools.cache
 def _sdk_errors() -> tuple[type[BaseException], ...]:
     """The exception classes of the client stack the stores translate: botocore's and boto3's, the
-    HTTP layers' below them (urllib3, aiohttp) and the socket errors they let through."""
+    HTTP layer's below them (urllib3) and the socket errors they let through."""
     from botocore.exceptions import BotoCoreError, ClientError
     from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -93,10 +94,6 @@ def _sdk_errors() -> tuple[type[BaseException], ...]:
         from boto3.exceptions import Boto3Error
 
         errors = (*errors, Boto3Error)
-    if importlib.util.find_spec("aiohttp") is not None:
-        from aiohttp import ClientError as AiohttpError
-
-        errors = (*errors, AiohttpError)
     return errors
 
 
@@ -118,10 +115,6 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
         IncompleteRead,
         ConnectionResetError,
     )
-    if importlib.util.find_spec("aiohttp") is not None:
-        from aiohttp import ClientPayloadError
-
-        errors = (*errors, ClientPayloadError)
     return errors
 
 
@@ -152,14 +145,6 @@ def configured_endpoint(user_config: Any = None) -> str | None:
         ) from exc
     value = provider.provide()
     return str(value) if value else None
-
-
-@functools.cache
-def shared_loader() -> Any:
-    """One botocore data loader per process: loading the S3 service model is the slow part of a client."""
-    from botocore.loaders import create_loader
-
-    return create_loader()
 
 
 class S3Base(ABC):
