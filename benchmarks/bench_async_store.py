@@ -1,5 +1,6 @@
-"""AsyncS3FileSystem (aiobotocore) against ThreadedAsyncFileSystem over S3FileSystem (boto3 in threads):
-N concurrent small PUTs then GETs on a local moto server, variants interleaved, medians reported.
+"""AsyncS3FileSystem (S3FileSystem's boto3 calls in threads) against an aiobotocore client doing the same
+PUT/GET calls (what AsyncS3FileSystem was built on before): N concurrent small PUTs then GETs on a local
+moto server, variants interleaved, medians reported. The aiobotocore row needs `pip install aiobotocore`.
 
 Run by hand:  .venv/bin/python benchmarks/bench_async_store.py [--requests N] [--concurrency C] [--repeat R]
 """
@@ -20,7 +21,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from epcloud.storage import AsyncS3FileSystem, S3FileSystem, ThreadedAsyncFileSystem  # noqa: E402
+from epcloud.storage import AsyncS3FileSystem  # noqa: E402
 from fixtures_s3 import MotoServer, new_client  # noqa: E402
 
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
@@ -46,20 +47,41 @@ async def _round(fs: Any, requests: int, concurrency: int, tag: str) -> tuple[fl
     return put, get
 
 
+class _Aiobotocore:
+    """write_bytes/read_bytes as the aiobotocore-based store did them: one awaited client call each."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self.client, self.bucket = client, bucket
+
+    async def write_bytes(self, key: str, data: bytes) -> None:
+        await self.client.put_object(Bucket=self.bucket, Key=f"aio/{key}", Body=data)
+
+    async def read_bytes(self, key: str) -> bytes:
+        response = await self.client.get_object(Bucket=self.bucket, Key=f"aio/{key}")
+        async with response["Body"] as body:
+            data: bytes = await body.read()
+        return data
+
+
 async def _aiobotocore(endpoint: str, bucket: str, requests: int, concurrency: int) -> tuple[float, float]:
-    store = AsyncS3FileSystem(
-        bucket, "aio", endpoint_url=endpoint, max_concurrency=concurrency, **CREDENTIALS
-    )
-    async with store as fs:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    config = AioConfig(max_pool_connections=max(10, concurrency), retries={"mode": "standard"})
+    session = get_session()
+    async with session.create_client("s3", endpoint_url=endpoint, config=config, **CREDENTIALS) as client:
+        fs = _Aiobotocore(client, bucket)
         await fs.write_bytes("warm", b"1")  # client built and connected before the clock starts
         return await _round(fs, requests, concurrency, uuid.uuid4().hex[:8])
 
 
 async def _threaded(endpoint: str, bucket: str, requests: int, concurrency: int) -> tuple[float, float]:
-    sync = S3FileSystem(bucket, "thr", endpoint_url=endpoint, max_concurrency=concurrency, **CREDENTIALS)
-    fs = ThreadedAsyncFileSystem(sync, max_concurrency=concurrency)
-    await fs.write_bytes("warm", b"1")
-    return await _round(fs, requests, concurrency, uuid.uuid4().hex[:8])
+    store = AsyncS3FileSystem(
+        bucket, "thr", endpoint_url=endpoint, max_concurrency=concurrency, **CREDENTIALS
+    )
+    async with store as fs:
+        await fs.write_bytes("warm", b"1")
+        return await _round(fs, requests, concurrency, uuid.uuid4().hex[:8])
 
 
 def main() -> None:
@@ -72,7 +94,7 @@ def main() -> None:
     try:
         bucket = f"bench-{uuid.uuid4().hex[:12]}"
         new_client(server.endpoint).create_bucket(Bucket=bucket)
-        variants = {"aiobotocore": _aiobotocore, "threaded_boto3": _threaded}
+        variants = {"aiobotocore": _aiobotocore, "AsyncS3FileSystem (threads)": _threaded}
         figures: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
         for _ in range(args.repeat):
             for name, run in variants.items():  # interleaved: load drift hits both alike
