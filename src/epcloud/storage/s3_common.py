@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import random
+import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -86,10 +87,21 @@ _PERMISSION_CODES = frozenset(
 def _sdk_errors() -> tuple[type[BaseException], ...]:
     """The exception classes of the client stack the stores translate: botocore's and boto3's, the
     HTTP layer's below them (urllib3) and the socket errors they let through."""
+    from http.client import HTTPException
+
     from botocore.exceptions import BotoCoreError, ClientError
     from urllib3.exceptions import HTTPError as Urllib3Error
 
-    errors: tuple[type[BaseException], ...] = (BotoCoreError, ClientError, Urllib3Error, OSError)
+    # Socket-level failures only: a local file the caller names (FileNotFoundError...) stays itself.
+    errors: tuple[type[BaseException], ...] = (
+        BotoCoreError,
+        ClientError,
+        Urllib3Error,
+        HTTPException,
+        ConnectionError,
+        TimeoutError,
+        socket.gaierror,
+    )
     if importlib.util.find_spec("boto3") is not None:
         from boto3.exceptions import Boto3Error
 
