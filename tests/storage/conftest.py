@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storage_helpers import Blocking
+from storage_helpers import Blocking, MinimalAsyncFileSystem, MinimalFileSystem
 
 from epcloud.storage import (
     AsyncLocalFileSystem,
@@ -27,7 +27,7 @@ from faultproxy import FaultProxy
 from fixtures_s3 import empty_and_delete_bucket
 
 BACKENDS = ["local", "s3", "memory"]
-CONTRACT_BACKENDS = [*BACKENDS, "async-local", "async-s3"]
+CONTRACT_BACKENDS = [*BACKENDS, "async-local", "async-s3", "minimal", "async-minimal"]
 
 
 @contextmanager
@@ -66,13 +66,19 @@ def _forget(memory: FsspecFileSystem) -> None:
 
 @pytest.fixture(params=CONTRACT_BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FileSystem]:
-    """One store of each kind, empty: the async ones behind `Blocking`, so one contract covers all."""
+    """One store of each kind, empty: the async ones behind `Blocking`, so one contract covers all;
+    "minimal" stores implement only the primitives, so the base classes' defaults meet the contract."""
     if request.param == "local":
         yield LocalFileSystem(tmp_path / "store")
     elif request.param == "s3":
         yield request.getfixturevalue("s3_fs")
     elif request.param == "async-local":
         with _blocking(lambda: AsyncLocalFileSystem(tmp_path / "store")) as facade:
+            yield facade  # type: ignore[misc]
+    elif request.param == "minimal":
+        yield MinimalFileSystem(uuid.uuid4().hex)  # type: ignore[misc]
+    elif request.param == "async-minimal":
+        with _blocking(lambda: MinimalAsyncFileSystem(uuid.uuid4().hex)) as facade:
             yield facade  # type: ignore[misc]
     elif request.param == "async-s3":
         bucket, options = request.getfixturevalue("s3_bucket"), request.getfixturevalue("s3_options")

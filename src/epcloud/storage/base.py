@@ -344,7 +344,8 @@ class FileSystemBase(ABC):
 
 
 class AsyncFileSystemBase(ABC):
-    """Generic defaults of an AsyncFileSystem, built on the backend's bytes, stat and listing primitives."""
+    """Generic defaults of an AsyncFileSystem, built on the backend's bytes, stat and listing
+    primitives (the async counterpart of `FileSystemBase`, for stores with a native async client)."""
 
     _writable_checked = False
 
@@ -352,9 +353,8 @@ class AsyncFileSystemBase(ABC):
     async def read_bytes(self, path: StorePath) -> bytes: ...
 
     @abstractmethod
-    async def write_bytes(
-        self, path: StorePath, data: bytes, *, if_none_match: bool = False, if_match: str | None = None
-    ) -> None: ...
+    async def _write(self, path: StorePath, data: bytes) -> None:
+        """Replace the file at `path` with `data`, unconditionally."""
 
     @abstractmethod
     async def stat(self, path: StorePath) -> FileInfo: ...
@@ -366,17 +366,26 @@ class AsyncFileSystemBase(ABC):
     async def list_files(self, path: StorePath = "") -> list[FileInfo]: ...
 
     @abstractmethod
-    async def upload_file(self, local_path: LocalPath, path: StorePath) -> None: ...
-
-    @abstractmethod
-    async def download_file(self, path: StorePath, local_path: LocalPath) -> None: ...
-
-    @abstractmethod
     def url(self, path: StorePath = "") -> str: ...
 
     def _folder(self, path: StorePath) -> str:
         """The folder `path` as list_files writes it at the head of the paths it returns."""
         return normalize_path(path, allow_root=True)
+
+    async def write_bytes(
+        self, path: StorePath, data: bytes, *, if_none_match: bool = False, if_match: str | None = None
+    ) -> None:
+        """Replace the file at `path` with `data`; conditions checked, then written (not atomic:
+        stores with real conditional writes override this)."""
+        if if_none_match and await self.exists(path):
+            raise StoragePreconditionError(f"{self.url(path)} already exists (if_none_match=True)")
+        if if_match is not None:
+            current = (await self.stat(path)).version
+            if current != if_match:
+                raise StoragePreconditionError(
+                    f"{self.url(path)} changed: its version is {current!r}, not {if_match!r} (if_match=)"
+                )
+        await self._write(path, data)
 
     async def read_text(self, path: StorePath, encoding: str = "utf-8") -> str:
         """The content of the file at `path`, decoded."""
@@ -404,7 +413,7 @@ class AsyncFileSystemBase(ABC):
 
     async def copy(self, src: StorePath, dst: StorePath) -> None:
         """Copy a file within the store: read it, write it (stores with a native copy override this)."""
-        await self.write_bytes(dst, await self.read_bytes(src))
+        await self._write(dst, await self.read_bytes(src))
 
     def shares_service_with(self, other: object) -> bool:
         """Whether `copy_from(other, ...)` copies server-side: by default only from this very store."""
@@ -423,8 +432,17 @@ class AsyncFileSystemBase(ABC):
         finally:
             await asyncio.to_thread(_remove_tree, folder)
 
+    async def upload_file(self, local_path: LocalPath, path: StorePath) -> None:
+        """Copy a local file into the store at `path` (its bytes in one write)."""
+        await self._write(path, await asyncio.to_thread(Path(local_path).read_bytes))
+
+    async def download_file(self, path: StorePath, local_path: LocalPath) -> None:
+        """Copy the file at `path` to `local_path`: written beside it, then renamed into place."""
+        data = await self.read_bytes(path)
+        await asyncio.to_thread(write_atomically, Path(local_path), lambda tmp: Path(tmp).write_bytes(data))
+
     async def check_writable(self) -> None:
-        """`FileSystemBase.check_writable` for async stores: a conditional probe PUT and a DELETE."""
+        """`FileSystemBase.check_writable` for async stores: a conditional probe write and a delete."""
         if self._writable_checked:
             return
         name = probe_name()
