@@ -177,15 +177,13 @@ class S3FileSystem(S3Base, FileSystemBase):
 
     def _holds(self, key: str, data: bytes) -> bool:
         """Whether the object `key` now holds exactly `data`."""
+
+        def read() -> bytes:
+            current: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return current
+
         try:
-            return (
-                self._retrying_read(
-                    "read back",
-                    key,
-                    lambda: self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read(),
-                )
-                == data
-            )
+            return self._retrying_read("read back", key, read) == data
         except StorageNotFoundError:
             return False
 
