@@ -14,8 +14,8 @@ from epcloud.storage.paths import StorePath, normalize_path
 
 
 class Blocking:
-    """An async store seen through blocking calls: each coroutine runs on one event loop the store
-    stays open on (`asyncio.run` per call would close an aiobotocore client's loop under it)."""
+    """An async store seen through blocking calls: each coroutine runs on one event loop, opened with
+    the store and closed after it, as in an application that keeps one loop."""
 
     def __init__(self, inner: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.inner = inner
