@@ -121,7 +121,7 @@ def empty_and_delete_bucket(client: Any, bucket: str) -> None:
 def count_requests(fs: Any) -> Iterator[Counter[str]]:
     """Count the HTTP requests `fs` sends inside the block, by S3 operation (e.g. counts["PutObject"]).
 
-    Works for S3FileSystem and an open AsyncS3FileSystem; retries count as separate requests.
+    Works for S3FileSystem and AsyncS3FileSystem; retries count as separate requests.
     """
     counts: Counter[str] = Counter()
     lock = threading.Lock()
@@ -130,12 +130,24 @@ def count_requests(fs: Any) -> Iterator[Counter[str]]:
         with lock:
             counts[event_name.rsplit(".", 1)[-1]] += 1
 
-    events = fs.client.meta.events
-    events.register("before-send.s3", on_send)
+    def watch(client: Any) -> Any:
+        client.meta.events.register("before-send.s3", on_send)
+        watched.append(client)
+        return client
+
+    watched: list[Any] = []
+    store = getattr(fs, "sync", fs)  # an async store is the sync store in threads
+    watch(store.client)
+    # The store builds a new client when it widens its connection pool, and one for its write probe:
+    # count on those too.
+    build = store._new_client
+    store._new_client = lambda *args, **kwargs: watch(build(*args, **kwargs))
     try:
         yield counts
     finally:
-        events.unregister("before-send.s3", on_send)
+        del store._new_client
+        for client in watched:
+            client.meta.events.unregister("before-send.s3", on_send)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from epcloud.cachedir import CACHE_AREAS, cache_dir
 from epcloud.model.schema import _user_cache_dir
 from epcloud.results.runfiles import cache_root
 from epcloud.run.cache import default_cache_dir as simulations_dir
+from epcloud.run.folder import unsent_dir
 from epcloud.run.weather_source import weather_cache_dir
 from epcloud.study.worker import _inputs_dir
 from epcloud.weather.download import default_cache_dir as downloads_dir
@@ -23,6 +24,7 @@ RESOLVERS = {
     "weather-inputs": weather_cache_dir,
     "study-inputs": _inputs_dir,
     "schema": _user_cache_dir,
+    "unsent": unsent_dir,
 }
 
 

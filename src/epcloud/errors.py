@@ -221,6 +221,10 @@ class UploadFailedError(StorageError):
         )
 
 
+class StoragePreconditionError(StorageError):
+    """A conditional write lost: the file already exists (`if_none_match=True`) or changed (`if_match=`)."""
+
+
 # ---------------------------------------------------------------- weather
 
 

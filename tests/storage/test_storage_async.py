@@ -1,4 +1,4 @@
-"""The async twins: the contract on every async backend, and AsyncS3FileSystem over HTTP."""
+"""AsyncS3FileSystem over HTTP beyond the shared contract (test_storage_contract.py runs that on it)."""
 
 from __future__ import annotations
 
@@ -14,76 +14,13 @@ from botocore.config import Config
 from epcloud.errors import (
     StorageBucketNotFoundError,
     StorageConnectionError,
-    StorageNotFoundError,
-    StoragePathError,
     StoragePermissionError,
 )
-from epcloud.storage import AsyncFileSystem, AsyncS3FileSystem
+from epcloud.storage import AsyncS3FileSystem
 from fixtures_s3 import AuthServer, count_requests
 
 MiB = 1024 * 1024
 TAGS = {"project": "epcloud", "stage": "async test"}
-
-
-# ---------------------------------------------------------------- the contract, every backend
-
-
-async def test_every_async_backend_is_an_async_filesystem(async_store: Any) -> None:
-    assert isinstance(async_store, AsyncFileSystem)
-
-
-async def test_round_trips(async_store: Any) -> None:
-    await async_store.write_bytes("run/a.bin", b"\x00\xff" * 100)
-    assert await async_store.read_bytes("run/a.bin") == b"\x00\xff" * 100
-    await async_store.write_text("run/ünï 温度.txt", "héllo ✓")
-    assert await async_store.read_text("run/ünï 温度.txt") == "héllo ✓"
-    assert await async_store.exists("run/a.bin")
-    assert not await async_store.exists("run/none.bin")
-    assert (await async_store.stat("run/a.bin")).size == 200
-
-
-async def test_missing_file(async_store: Any) -> None:
-    with pytest.raises(StorageNotFoundError, match=r"missing\.txt"):
-        await async_store.read_bytes("missing.txt")
-    with pytest.raises(StorageNotFoundError):
-        await async_store.stat("missing.txt")
-
-
-async def test_listing_glob_copy_remove(async_store: Any) -> None:
-    for name in ["r/eplusout.sql", "r/eplusout.err", "r/sub/x.sql", "rr/y.sql"]:
-        await async_store.write_bytes(name, b"12")
-    assert [info.path for info in await async_store.list_files("r")] == [
-        "r/eplusout.err",
-        "r/eplusout.sql",
-        "r/sub/x.sql",
-    ]
-    assert await async_store.glob("r", "*.sql") == ["r/eplusout.sql", "r/sub/x.sql"]
-    await async_store.copy("r/eplusout.sql", "copies/out.sql")
-    assert await async_store.read_bytes("copies/out.sql") == b"12"
-    await async_store.remove("r/eplusout.sql")
-    await async_store.remove("r/eplusout.sql")
-    assert not await async_store.exists("r/eplusout.sql")
-    await async_store.makedirs("new/folder")
-
-
-async def test_upload_and_download(async_store: Any, tmp_path: Path) -> None:
-    source = tmp_path / "in.bin"
-    source.write_bytes(os.urandom(3000))
-    await async_store.upload_file(source, "up/in.bin")
-    target = tmp_path / "out" / "in.bin"
-    await async_store.download_file("up/in.bin", target)
-    assert target.read_bytes() == source.read_bytes()
-    with pytest.raises(StorageNotFoundError):
-        await async_store.download_file("up/missing.bin", tmp_path / "out" / "missing.bin")
-    assert sorted(p.name for p in target.parent.iterdir()) == ["in.bin"]
-
-
-@pytest.mark.parametrize("bad", ["../x", "/abs", "a//b", "a\\b", "a/../../b"])
-async def test_bad_paths(async_store: Any, bad: str) -> None:
-    with pytest.raises(StoragePathError):
-        await async_store.write_bytes(bad, b"1")
-    with pytest.raises(StoragePathError):
-        await async_store.exists(bad)
 
 
 # ---------------------------------------------------------------- AsyncS3FileSystem

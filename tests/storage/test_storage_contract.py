@@ -1,18 +1,27 @@
-"""The FileSystem contract, run against every backend (local disk, S3 over HTTP, fsspec memory)."""
+"""The one FileSystem contract, run against every store: local disk, S3 over HTTP, fsspec memory, and the
+async local and async S3 stores (their coroutines run on an event loop by the `Blocking` facade)."""
 
 from __future__ import annotations
 
+import inspect
 import pickle
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
+from storage_helpers import Blocking
 
-from epcloud.errors import StorageNotFoundError, StoragePathError
-from epcloud.storage import FileInfo, FileSystem
+from epcloud.errors import StorageNotFoundError, StoragePathError, StoragePreconditionError
+from epcloud.storage import AsyncFileSystem, FileInfo, FileSystem, LocalFileSystem
+from epcloud.storage.base import ASYNC_METHODS
 
 
 def test_every_backend_is_a_filesystem(store: FileSystem) -> None:
-    assert isinstance(store, FileSystem)
+    if isinstance(store, Blocking):
+        assert isinstance(store.inner, AsyncFileSystem)
+        assert all(inspect.iscoroutinefunction(getattr(store.inner, name)) for name in ASYNC_METHODS)
+    else:
+        assert isinstance(store, FileSystem)
 
 
 def test_bytes_round_trip(store: FileSystem) -> None:
@@ -157,7 +166,43 @@ def test_paths_leaving_the_store_are_rejected(store: FileSystem, bad: str) -> No
 
 def test_store_survives_pickling(store: FileSystem) -> None:
     store.write_bytes("p.txt", b"before")
-    clone = pickle.loads(pickle.dumps(store))
+    if isinstance(store, Blocking):
+        clone: Any = store.reopened(pickle.loads(pickle.dumps(store.inner)))
+    else:
+        clone = pickle.loads(pickle.dumps(store))
     assert clone.read_bytes("p.txt") == b"before"
     clone.write_bytes("p.txt", b"after")
     assert store.read_bytes("p.txt") == b"after"
+
+
+def test_conditional_create(store: FileSystem) -> None:
+    store.write_bytes("lease.json", b"mine", if_none_match=True)
+    with pytest.raises(StoragePreconditionError, match=r"lease\.json"):
+        store.write_bytes("lease.json", b"theirs", if_none_match=True)
+    assert store.read_bytes("lease.json") == b"mine"
+
+
+def test_conditional_replace(store: FileSystem) -> None:
+    store.write_bytes("lease.json", b"first")
+    version = store.stat("lease.json").version
+    store.write_bytes("lease.json", b"second, longer", if_match=version)
+    assert store.read_bytes("lease.json") == b"second, longer"
+    with pytest.raises(StoragePreconditionError):
+        store.write_bytes("lease.json", b"third", if_match=version)  # the version it had is gone
+    assert store.read_bytes("lease.json") == b"second, longer"
+
+
+def test_copy_from_another_store_of_another_kind(store: FileSystem, tmp_path: Path) -> None:
+    other = LocalFileSystem(tmp_path / "elsewhere")
+    other.write_bytes("runs/out.sql", b"sql bytes" * 100)
+    store.copy_from(other, "runs/out.sql", "copied/out.sql")
+    assert store.read_bytes("copied/out.sql") == b"sql bytes" * 100
+    store.copy_from(store, "copied/out.sql", "again.sql")  # from itself: a plain copy
+    assert store.read_bytes("again.sql") == b"sql bytes" * 100
+
+
+def test_write_probe_leaves_nothing(store: FileSystem) -> None:
+    store.write_bytes("kept.txt", b"1")
+    store.check_writable()
+    store.check_writable()  # answered from the instance
+    assert [info.path for info in store.list_files()] == ["kept.txt"]

@@ -189,8 +189,13 @@ def test_client_configuration_is_bounded_and_merges_user_config(
 ) -> None:
     config = S3FileSystem(s3_bucket, max_concurrency=32, **s3_options).client.meta.config
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
-    assert config.connect_timeout <= 5 and config.read_timeout == 60
+    assert config.connect_timeout <= 5 and config.read_timeout == 20
     assert config.max_pool_connections == 32
+    tuned = S3FileSystem(
+        s3_bucket, connect_timeout=0.5, read_timeout=2, max_attempts=5, **s3_options
+    ).client.meta.config
+    assert (tuned.connect_timeout, tuned.read_timeout) == (0.5, 2.0)
+    assert tuned.retries == {"mode": "standard", "total_max_attempts": 5}
 
     mine = Config(retries={"mode": "adaptive", "max_attempts": 5}, read_timeout=7)
     merged = S3FileSystem(s3_bucket, config=mine, **s3_options).client.meta.config

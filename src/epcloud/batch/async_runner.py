@@ -71,9 +71,11 @@ async def async_simulate_batch_stream(
     """Yield a `BatchEvent` as each job finishes (completion order); leaving early cancels the rest."""
     job_list = list(jobs)
     check_jobs(job_list, fs, remote=False)
-    limit = max_concurrent or usable_cpus()
+    limit = usable_cpus() if max_concurrent is None else max_concurrent  # 0 is an error, as max_workers=0
     if limit < 1:
         raise ValueError(f"max_concurrent must be at least 1, got {limit}")
+    if fs is not None:
+        await fs.check_writable()  # once for the batch, before any engine starts
     gate = asyncio.Semaphore(limit)
     events = combine(on_progress)
     tasks = [

@@ -159,6 +159,8 @@ def simulate_batch(
     check_jobs(job_list, fs, remote=remote is not None)
     if max_workers is not None and max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+    if fs is not None:
+        fs.check_writable()  # once for the batch, before any engine starts
     display = progress_display(progress, len(job_list))
     events = combine(on_progress, display.on_event if display is not None else None)
     done = done_notifier(job_list, events, display)

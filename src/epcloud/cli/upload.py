@@ -9,7 +9,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from epcloud.cachedir import cache_dir
 from epcloud.errors import ResultNotFoundError
 
 
@@ -52,7 +51,9 @@ def _upload(args: argparse.Namespace) -> int:
     stored = result.upload(open_fs(store_url), output_dir, upload=upload)
     console = Console(soft_wrap=True)
     console.print(f"uploaded {escape(str(local))} to {escape(stored.location)}", highlight=False)
-    unsent = cache_dir("unsent").resolve()
+    from epcloud.run.folder import unsent_dir
+
+    unsent = unsent_dir().resolve()
     if not args.keep and local.resolve().is_relative_to(unsent) and local.resolve() != unsent:
         shutil.rmtree(local)
         console.print(f"removed the kept copy {escape(str(local))}", highlight=False)

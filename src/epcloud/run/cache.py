@@ -27,7 +27,7 @@ from epcloud.errors import StorageNotFoundError
 
 if TYPE_CHECKING:
     from epcloud.run.prepare import RunPlan
-    from epcloud.storage import FileSystem
+    from epcloud.storage import AsyncFileSystem, FileSystem
 
 __all__ = ["CacheEntry", "SimulationCache", "default_cache_dir", "referenced_files"]
 
@@ -201,22 +201,43 @@ class SimulationCache:
         return [local_dir / name for name in chosen]
 
     def copy_to_store(self, entry: CacheEntry, fs: FileSystem, dest: str, names: list[str]) -> bool:
-        """Server-side copy of ``names`` to ``dest`` in ``fs`` when both are on one S3 service.
+        """Server-side copy of ``names`` to ``dest`` in ``fs`` when both are on one service.
 
         Returns False (nothing copied) when the stores differ; the caller then moves the bytes itself.
         The status file, when among ``names``, is copied last: its presence marks the run complete.
         """
-        copy_from = getattr(fs, "copy_from", None)
-        same = getattr(fs, "shares_service_with", None)
-        if copy_from is None or same is None or not same(self.fs):
+        if not fs.shares_service_with(self.fs):
             return False
+        first, last = self._copy_order(names)
+        self._parallel(lambda name: fs.copy_from(self.fs, f"{entry.folder}/{name}", f"{dest}/{name}"), first)
+        for name in last:
+            fs.copy_from(self.fs, f"{entry.folder}/{name}", f"{dest}/{name}")
+        return True
+
+    async def async_copy_to_store(
+        self, entry: CacheEntry, fs: AsyncFileSystem, dest: str, names: list[str]
+    ) -> bool:
+        """`copy_to_store` into an async store: concurrent server-side copies, the status file last."""
+        if not fs.shares_service_with(self.fs):
+            return False
+        first, last = self._copy_order(names)
+        gate = asyncio.Semaphore(_TRANSFER_WORKERS)
+
+        async def one(name: str) -> None:
+            async with gate:
+                await fs.copy_from(self.fs, f"{entry.folder}/{name}", f"{dest}/{name}")
+
+        await asyncio.gather(*(one(name) for name in first))
+        for name in last:
+            await one(name)
+        return True
+
+    @staticmethod
+    def _copy_order(names: list[str]) -> tuple[list[str], list[str]]:
+        """The names to copy first (in parallel) and last (the status file, which marks completion)."""
         from epcloud.rundir.run_status import STATUS_FILENAME
 
-        first = [n for n in names if n != STATUS_FILENAME]
-        self._parallel(lambda name: copy_from(self.fs, f"{entry.folder}/{name}", f"{dest}/{name}"), first)
-        if STATUS_FILENAME in names:
-            copy_from(self.fs, f"{entry.folder}/{STATUS_FILENAME}", f"{dest}/{STATUS_FILENAME}")
-        return True
+        return [n for n in names if n != STATUS_FILENAME], [n for n in names if n == STATUS_FILENAME]
 
     def _parallel(self, action: Any, items: list[Any]) -> None:
         if len(items) <= 1:

@@ -161,11 +161,16 @@ def kept_if_upload_fails(run_dir: Path, fs: FileSystem | AsyncFileSystem, dest: 
         raise
 
 
+def unsent_dir() -> Path:
+    """Where finished runs whose upload failed are kept: the ``unsent`` folder of epcloud's cache."""
+    return cache_dir("unsent")
+
+
 def _keep_unsent(run_dir: Path, dest: str) -> Path:
     """Move a run folder under ``unsent/`` (named by time and destination); where it stays if it can't."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in dest.strip("/"))[-80:] or "run"
-    target = cache_dir("unsent") / f"{stamp}-{slug}-{os.urandom(3).hex()}"
+    target = unsent_dir() / f"{stamp}-{slug}-{os.urandom(3).hex()}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(run_dir), str(target))

@@ -231,6 +231,18 @@ def _fetch_cached(
         return _cached_result(folder.path, status, temporary=folder.temporary)
 
 
+def _copied_result(
+    cache: SimulationCache, entry: CacheEntry, fs: FileSystem | AsyncFileSystem, dest: str
+) -> SimulationResult:
+    """The result of a cached run copied in the store to ``dest`` (its status read from the cache)."""
+    from epcloud.results.runfiles import AsyncRemoteRunFiles, RemoteRunFiles
+
+    files = AsyncRemoteRunFiles(fs, dest) if _is_async(fs) else RemoteRunFiles(fs, dest)  # type: ignore[arg-type]
+    status = files.adopt_status(cache.fs.read_bytes(f"{entry.folder}/{STATUS_FILENAME}"))
+    log.info("cache hit %s: copied in the store to %s", entry.key[:12], fs.url(dest))
+    return _cached_result(Path(dest), status, files=files)
+
+
 def _land_cached(
     cache: SimulationCache,
     entry: CacheEntry,
@@ -244,14 +256,8 @@ def _land_cached(
     """Put a cached run where the caller wants its outputs: a local folder, or ``dest`` in ``fs``."""
     if fs is None or dest is None:
         return _fetch_cached(cache, entry, output_dir, prefix, reuse_dir)
-    names = _cached_names(entry, policy, prefix)
-    if cache.copy_to_store(entry, fs, dest, names):
-        from epcloud.results.runfiles import RemoteRunFiles
-
-        files = RemoteRunFiles(fs, dest)
-        status = files.adopt_status(cache.fs.read_bytes(f"{entry.folder}/{STATUS_FILENAME}"))
-        log.info("cache hit %s: copied in the store to %s", entry.key[:12], fs.url(dest))
-        return _cached_result(Path(dest), status, files=files)
+    if cache.copy_to_store(entry, fs, dest, _cached_names(entry, policy, prefix)):
+        return _copied_result(cache, entry, fs, dest)
     local = _fetch_cached(cache, entry, None, prefix)
     with removed_on_error(RunFolder(local.run_dir, True)):
         upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)
@@ -308,6 +314,8 @@ def run_simulation(
     ``running`` registers the engine process so a batch can kill it."""
     dest = _store_destination(fs, output_dir)
     policy = UploadPolicy.coerce(upload)
+    if fs is not None:
+        fs.check_writable()  # a wrong bucket or key fails here, not after the run (cached per store)
     weather = fetch_weather(weather, fs)
     plan = _with_env(prepare_run(model, weather, energyplus=energyplus, options=options), env)
     if cache is None:
@@ -384,6 +392,8 @@ async def _async_land_cached(
 
     if fs is None or dest is None:
         return await asyncio.to_thread(_fetch_cached, cache, entry, output_dir, prefix, reuse_dir)
+    if await cache.async_copy_to_store(entry, fs, dest, _cached_names(entry, policy, prefix)):
+        return await asyncio.to_thread(_copied_result, cache, entry, fs, dest)
     local = await asyncio.to_thread(_fetch_cached, cache, entry, None, prefix)
     with removed_on_error(RunFolder(local.run_dir, True)):
         await async_upload_outputs(local.run_dir, fs, dest, policy=policy, output_prefix=prefix)
@@ -409,6 +419,8 @@ async def async_run_simulation(
 
     dest = _store_destination(fs, output_dir)
     policy = UploadPolicy.coerce(upload)
+    if fs is not None:
+        await fs.check_writable()  # a wrong bucket or key fails here, not after the run (cached per store)
     weather = await async_fetch_weather(weather, fs)
     plan = await asyncio.to_thread(prepare_run, model, weather, energyplus=energyplus, options=options)
     plan = _with_env(plan, env)

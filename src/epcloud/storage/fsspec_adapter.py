@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from epcloud.errors import StorageNotFoundError
-from epcloud.storage.base import FileInfo, FileSystemBase, LocalPath
+from epcloud.storage.base import FileInfo, FileSystem, FileSystemBase, LocalPath
 from epcloud.storage.localio import os_errors_translated, write_atomically
 from epcloud.storage.paths import StorePath, join_path, normalize_path, relative_path
 
@@ -68,8 +68,8 @@ class FsspecFileSystem(FileSystemBase):
             data: bytes = self.fs.cat_file(full)
         return data
 
-    def write_bytes(self, path: StorePath, data: bytes) -> None:
-        """Replace the file at `path` with `data`."""
+    def _write(self, path: StorePath, data: bytes) -> None:
+        """Replace the file at `path` with `data` (conditions: FileSystemBase.write_bytes)."""
         full = self._full(path)
         with os_errors_translated("write", self.url(path)):
             self._with_parent(full, lambda: self.fs.pipe_file(full, data))
@@ -91,6 +91,20 @@ class FsspecFileSystem(FileSystemBase):
         source, target = self._full(src), self._full(dst)
         with os_errors_translated("copy", self.url(src)):
             self._with_parent(target, lambda: self.fs.cp_file(source, target))
+
+    def shares_service_with(self, other: object) -> bool:
+        """Whether `other` is an fsspec store on the same fsspec filesystem, so copies stay in it."""
+        return isinstance(other, FsspecFileSystem) and other.fs is self.fs
+
+    def copy_from(self, source: FileSystem, src: StorePath, dst: StorePath) -> None:
+        """Copy `src` of `source` to `dst`: within the fsspec filesystem when shared, else through a
+        local temporary file."""
+        if not (isinstance(source, FsspecFileSystem) and self.shares_service_with(source)):
+            super().copy_from(source, src, dst)
+            return
+        origin, target = source._full(src), self._full(dst)
+        with os_errors_translated("copy", source.url(src)):
+            self._with_parent(target, lambda: self.fs.cp_file(origin, target))
 
     def remove(self, path: StorePath) -> None:
         """Delete the file at `path`; a missing file is not an error."""

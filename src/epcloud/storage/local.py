@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 from stat import S_ISREG
 
-from epcloud.errors import StorageNotFoundError, StoragePathError
-from epcloud.storage.base import FileInfo, FileSystemBase, LocalPath
-from epcloud.storage.localio import TMP_SUFFIX, os_errors_translated, write_atomically
+from epcloud.errors import StorageNotFoundError, StoragePathError, StoragePreconditionError
+from epcloud.storage.base import FileInfo, FileSystem, FileSystemBase, LocalPath
+from epcloud.storage.localio import TMP_SUFFIX, os_errors_translated, temporary_beside, write_atomically
 from epcloud.storage.paths import StorePath, join_path, normalize_path
 from epcloud.storage.threaded import ThreadedAsyncFileSystem
 
 logger = logging.getLogger(__name__)
+
+_replace_lock = threading.Lock()
+"""Serialises `if_match` replacements in this process (the check and the rename)."""
 
 
 class LocalFileSystem(FileSystemBase):
@@ -56,12 +60,48 @@ class LocalFileSystem(FileSystemBase):
         with os_errors_translated("read", target):
             return target.read_bytes()
 
-    def write_bytes(self, path: StorePath, data: bytes) -> None:
-        """Replace the file at `path` with `data` atomically, creating folders as needed."""
+    def write_bytes(
+        self, path: StorePath, data: bytes, *, if_none_match: bool = False, if_match: str | None = None
+    ) -> None:
+        """Replace the file at `path` with `data` atomically, creating folders as needed.
+
+        `if_none_match=True` creates the file only if absent (a hard link of the finished temporary
+        file, atomic on the same disk, across processes too). `if_match=` replaces the file only if
+        its `FileInfo.version` (size and mtime) is that value: checked and renamed under a lock of
+        this process, so two processes replacing one file at once are not excluded.
+        """
+        target = self._resolve(path)
+        if if_none_match:
+            self._create(target, data)
+        elif if_match is not None:
+            with _replace_lock:
+                current = self.stat(path).version
+                if current != if_match:
+                    raise StoragePreconditionError(
+                        f"{target} changed: its version is {current!r}, not {if_match!r} (if_match=)"
+                    )
+                self._write(path, data)
+        else:
+            self._write(path, data)
+
+    def _write(self, path: StorePath, data: bytes) -> None:
         target = self._resolve(path)
         with os_errors_translated("write", target):
             write_atomically(target, lambda tmp: Path(tmp).write_bytes(data))
         logger.debug("wrote %s (%d bytes)", target, len(data))
+
+    def _create(self, target: Path, data: bytes) -> None:
+        """Create `target` with `data` only if it does not exist, atomically."""
+        with os_errors_translated("create", target):
+            tmp = temporary_beside(target)
+            try:
+                Path(tmp).write_bytes(data)
+                os.link(tmp, target)
+            except FileExistsError:
+                raise StoragePreconditionError(f"{target} already exists (if_none_match=True)") from None
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        logger.debug("created %s (%d bytes)", target, len(data))
 
     def exists(self, path: StorePath) -> bool:
         """Whether a file (not a folder) exists at `path`."""
@@ -80,6 +120,19 @@ class LocalFileSystem(FileSystemBase):
         source, target = self._resolve(src), self._resolve(dst)
         with os_errors_translated("copy", source):
             write_atomically(target, lambda tmp: shutil.copyfile(source, tmp))
+
+    def shares_service_with(self, other: object) -> bool:
+        """Whether `other` is on the local disk too, so `copy_from` it is a plain file copy."""
+        return isinstance(other, LocalFileSystem)
+
+    def copy_from(self, source: FileSystem, src: StorePath, dst: StorePath) -> None:
+        """Copy `src` of `source` to `dst`: a file copy from another local store, else a download."""
+        if not isinstance(source, LocalFileSystem):
+            super().copy_from(source, src, dst)
+            return
+        origin, target = source._resolve(src), self._resolve(dst)
+        with os_errors_translated("copy", origin):
+            write_atomically(target, lambda tmp: shutil.copyfile(origin, tmp))
 
     def remove(self, path: StorePath) -> None:
         """Delete the file at `path`; a missing file is not an error."""

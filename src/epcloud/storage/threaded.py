@@ -1,25 +1,90 @@
-"""An AsyncFileSystem that runs a blocking FileSystem's calls in worker threads."""
+"""An AsyncFileSystem that runs a blocking FileSystem's calls in worker threads, at most N at a time.
+
+The coroutine methods are generated from the AsyncFileSystem protocol's method list, so the wrapper
+forwards exactly what the protocol declares and cannot drift from it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable, Coroutine
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from epcloud.storage.base import FileInfo, FileSystem, LocalPath
-from epcloud.storage.paths import StorePath
+from epcloud.storage.base import ASYNC_METHODS, PLAIN_METHODS, FileSystem
+
+DEFAULT_CONCURRENCY = 16
+"""Calls of one wrapper that run at once (each holds a thread of asyncio's default executor)."""
+
+
+def _unwrapped(value: Any) -> Any:
+    """A wrapper passed as an argument (e.g. `copy_from`'s source) stands for the store it wraps."""
+    return value.sync if isinstance(value, ThreadedAsyncFileSystem) else value
+
+
+def _forwarder(name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """The coroutine method `name`: the sync store's method of that name, in a thread, gated."""
+
+    async def forward(self: ThreadedAsyncFileSystem, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(self.sync, name)
+        args = tuple(_unwrapped(arg) for arg in args)
+        async with self._gate():
+            return await asyncio.to_thread(method, *args, **kwargs)
+
+    forward.__name__ = forward.__qualname__ = name
+    return forward
+
+
+def _plain(name: str) -> Callable[..., Any]:
+    def call(self: ThreadedAsyncFileSystem, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.sync, name)(*(_unwrapped(arg) for arg in args), **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 class ThreadedAsyncFileSystem:
     """Wraps a FileSystem so each call runs in `asyncio.to_thread`, keeping the event loop free.
 
-    Also a (no-op) async context manager, so code can `async with` any async store.
+    At most `max_concurrency` calls of this wrapper run at once (the others wait their turn); it is
+    also a (no-op) async context manager, so code can `async with` any async store.
+
+    Args:
+        fs: the blocking store to wrap.
+        max_concurrency: calls in flight at once (default `DEFAULT_CONCURRENCY`).
     """
 
-    def __init__(self, fs: FileSystem) -> None:
+    if TYPE_CHECKING:  # the generated methods, as the type checker sees them
+
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self, fs: FileSystem, *, max_concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, not {max_concurrency}")
         self.sync = fs
+        self.max_concurrency = max_concurrency
+        self._gates: dict[int, asyncio.Semaphore] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.sync!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"sync": self.sync, "max_concurrency": self.max_concurrency}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._gates = {}
+
+    def _gate(self) -> asyncio.Semaphore:
+        """The concurrency gate of the running event loop (a semaphore belongs to one loop)."""
+        loop = id(asyncio.get_running_loop())
+        gate = self._gates.get(loop)
+        if gate is None:
+            if len(self._gates) > 8:  # loops of finished asyncio.run calls
+                self._gates.clear()
+            gate = self._gates[loop] = asyncio.Semaphore(self.max_concurrency)
+        return gate
 
     async def __aenter__(self) -> ThreadedAsyncFileSystem:
         return self
@@ -32,58 +97,12 @@ class ThreadedAsyncFileSystem:
     ) -> None:
         return None
 
-    async def read_bytes(self, path: StorePath) -> bytes:
-        """The content of the file at `path`."""
-        return await asyncio.to_thread(self.sync.read_bytes, path)
 
-    async def write_bytes(self, path: StorePath, data: bytes) -> None:
-        """Replace the file at `path` with `data`."""
-        await asyncio.to_thread(self.sync.write_bytes, path, data)
-
-    async def read_text(self, path: StorePath, encoding: str = "utf-8") -> str:
-        """The content of the file at `path`, decoded."""
-        return await asyncio.to_thread(self.sync.read_text, path, encoding)
-
-    async def write_text(self, path: StorePath, text: str, encoding: str = "utf-8") -> None:
-        """Replace the file at `path` with `text`, encoded."""
-        await asyncio.to_thread(self.sync.write_text, path, text, encoding)
-
-    async def exists(self, path: StorePath) -> bool:
-        """Whether a file exists at `path`."""
-        return await asyncio.to_thread(self.sync.exists, path)
-
-    async def makedirs(self, path: StorePath, exist_ok: bool = True) -> None:
-        """Create the folder `path`."""
-        await asyncio.to_thread(self.sync.makedirs, path, exist_ok)
-
-    async def copy(self, src: StorePath, dst: StorePath) -> None:
-        """Copy a file within the store."""
-        await asyncio.to_thread(self.sync.copy, src, dst)
-
-    async def glob(self, path: StorePath, pattern: str) -> list[str]:
-        """Store paths of the files below `path` whose relative path matches `pattern`."""
-        return await asyncio.to_thread(self.sync.glob, path, pattern)
-
-    async def remove(self, path: StorePath) -> None:
-        """Delete the file at `path`; a missing file is not an error."""
-        await asyncio.to_thread(self.sync.remove, path)
-
-    async def list_files(self, path: StorePath = "") -> list[FileInfo]:
-        """Every file below the folder `path`, recursively, sorted by path."""
-        return await asyncio.to_thread(self.sync.list_files, path)
-
-    async def upload_file(self, local_path: LocalPath, path: StorePath) -> None:
-        """Copy a local file into the store at `path`."""
-        await asyncio.to_thread(self.sync.upload_file, local_path, path)
-
-    async def download_file(self, path: StorePath, local_path: LocalPath) -> None:
-        """Copy the file at `path` to a local file."""
-        await asyncio.to_thread(self.sync.download_file, path, local_path)
-
-    async def stat(self, path: StorePath) -> FileInfo:
-        """Size, ETag and modification time of the file at `path`."""
-        return await asyncio.to_thread(self.sync.stat, path)
-
-    def url(self, path: StorePath = "") -> str:
-        """Where `path` lives."""
-        return self.sync.url(path)
+for _name in ASYNC_METHODS:
+    _method = _forwarder(_name)
+    _method.__doc__ = f"`{_name}` of the wrapped store, in a worker thread."
+    functools.update_wrapper(_method, getattr(FileSystem, _name), assigned=("__doc__",), updated=())
+    setattr(ThreadedAsyncFileSystem, _name, _method)
+for _name in PLAIN_METHODS:
+    setattr(ThreadedAsyncFileSystem, _name, _plain(_name))
+del _name, _method

@@ -72,6 +72,7 @@ class Study:
         are added to models that lack them); ``pilot`` runs the first job's design days here first.
         """
         store = _as_fs(fs, options)
+        store.check_writable()  # a wrong bucket or key is found before any pilot run or upload
         if isinstance(jobs, Sweep):
             if parameters is not None:
                 raise TypeError("a Sweep records its own parameters; do not pass parameters=")
@@ -130,6 +131,7 @@ class Study:
         With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
         """
         shards = resolve_shards(index, count, self.info.shard_count)
+        self.fs.check_writable()  # before any engine starts
         entries = [entry for shard in shards for entry in read_shard(self.fs, shard)]
         report = run_entries(
             self.fs,
@@ -158,6 +160,7 @@ class Study:
         self, executor: object = None, *, max_workers: int | None = None, energyplus: EngineInput = None
     ) -> ShardReport:
         """Run every pending job: here on all cores, or on an Executor / Dask client (one task per job)."""
+        self.fs.check_writable()  # before any engine starts, here or on the cluster
         if executor is not None:
             return run_on_executor(self.fs, self.info, executor, energyplus)
         shards = tuple(range(self.info.shard_count))

@@ -15,7 +15,7 @@ import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from epcloud.errors import StorageNotFoundError
+from epcloud.errors import StorageNotFoundError, StoragePreconditionError
 from epcloud.study import layout
 from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
 from epcloud.study.worker import ShardReport, lease_text, run_entries, worker_name
@@ -40,33 +40,22 @@ def claim(fs: FileSystem, entry: JobEntry, worker: str) -> bool:
     """Take the lease of a job: create it if absent, or replace it if expired; False if another holds it."""
     path = layout.lease_path(entry.id)
     body = lease_text(entry, worker).encode()
-    client = getattr(fs, "client", None)
-    if client is None:  # a store without conditional writes: best effort
-        if fs.exists(path) and not _expired(fs.read_text(path), datetime.now(timezone.utc)):
-            return False
-        fs.write_bytes(path, body)
-        return True
-    from botocore.exceptions import ClientError
-
-    key = fs._key(path)  # type: ignore[attr-defined]
-    bucket = fs.bucket  # type: ignore[attr-defined]
-    extra = fs._put_args()  # type: ignore[attr-defined]
     try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*", **extra)
+        fs.write_bytes(path, body, if_none_match=True)
         return True
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
-            raise
+    except StoragePreconditionError:
+        pass
     try:
-        current = client.get_object(Bucket=bucket, Key=key)
-    except ClientError:
+        version = fs.stat(path).version  # before the read: a replacement in between fails if_match
+        current = fs.read_text(path)
+    except StorageNotFoundError:
         return False  # it went away just now: leave the job to the next round
-    if not _expired(current["Body"].read().decode(), datetime.now(timezone.utc)):
+    if not _expired(current, datetime.now(timezone.utc)):
         return False
     try:
-        client.put_object(Bucket=bucket, Key=key, Body=body, IfMatch=current["ETag"], **extra)
+        fs.write_bytes(path, body, if_match=version)
         return True
-    except ClientError:
+    except (StoragePreconditionError, StorageNotFoundError):
         return False  # another stealer replaced it first
 
 
