@@ -262,7 +262,8 @@ class RichBatchProgress:
 
     def _describe(self) -> str:
         running = len(self._current)
-        parts = [f"{running} running"] if running else []
+        phases = ", ".join(sorted({event.phase for event in self._current.values()}))
+        parts = [f"{running} running ({phases})"] if running else []
         if self._failed:
             parts.append(f"[red]{self._failed} failed[/]")
         if self._cached:
@@ -322,7 +323,10 @@ class RichRunProgress:
             self._phase = event.phase
             return
         if new_environment:
-            self._progress.update(self._task, completed=100)
+            if number == 1:  # the start-up line (sizing, warm-up) gives way to the first environment
+                self._progress.remove_task(self._task)
+            else:
+                self._progress.update(self._task, completed=100)
             self._task = self._progress.add_task("", total=100, name="", count="")
         name = f"[bold]{number}. {escape(event.environment)}[/]" if event.environment else "[bold]EnergyPlus"
         day = f"{kind} {event.day}" if event.day and event.phase == "simulating" else event.phase

@@ -32,7 +32,9 @@ class _Parser(argparse.ArgumentParser):
 class _Completion(argparse.Action):
     """``--print-completion bash|zsh|tcsh``: print a shell completion script (shtab) and exit."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None) -> None:
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: Any = None
+    ) -> None:
         import shtab
 
         print(shtab.complete(parser, shell=values))
@@ -78,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     for prog, sub in _subparsers(parser):
         # `epcloud run ... -v` as well as `epcloud -v run ...`; SUPPRESS keeps the top-level value.
         if not any("--verbose" in action.option_strings for action in sub._actions):
-            sub.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="as above")
+            sub.add_argument(
+                "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="as above"
+            )
         sub.set_defaults(_command=prog.removeprefix("epcloud "))
     return parser
 

@@ -14,6 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from epcloud.batch import BatchResult, SimulationJob, simulate_batch
+from epcloud.cli.inputs import resolve_weathers
+from epcloud.cli.output import print_jsonl
+from epcloud.errors import UsageError
 
 _MODEL_SUFFIXES = (".idf", ".epjson")
 _SWEEP_SUFFIXES = (".json", ".csv")
@@ -27,7 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "against each weather file, one EnergyPlus process per core.",
     )
     parser.add_argument("source", help="folder of .idf/.epJSON models, or a sweep file of Shoebox parameters")
-    parser.add_argument("-w", "--weather", action="append", default=[], help="weather file (repeatable)")
+    parser.add_argument(
+        "-w",
+        "--weather",
+        action="append",
+        default=[],
+        help="weather file, bundled file name or station term such as chicago (repeatable)",
+    )
     parser.add_argument(
         "-o", "--output", help="folder or store URL such as s3://bucket/prefix (default: ./batch-<source>)"
     )
@@ -51,7 +60,7 @@ def _sweep_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() == ".json":
         rows = json.loads(path.read_text("utf-8"))
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise ValueError(f"{path}: expected a JSON list of objects (one per simulation)")
+            raise UsageError(f"{path}: expected a JSON list of objects (one per simulation)")
         return rows
     with path.open(newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
@@ -65,20 +74,24 @@ def _sweep_models(path: Path) -> list[tuple[str, str]]:
 
     known = {f.name for f in fields(Shoebox)}
     models = []
-    for index, row in enumerate(_sweep_rows(path)):
+    for index, row in enumerate(_sweep_rows(path), start=1):  # row 1 is the first data row
         params = dict(row)
         label = str(params.pop("label", f"row-{index:04d}"))
         unknown = sorted(set(params) - known)
         if unknown:
-            raise ValueError(f"{path} row {index}: unknown parameters {unknown}; Shoebox has {sorted(known)}")
-        models.append((label, Shoebox(**params).to_idf()))
+            raise UsageError(f"{path} row {index}: unknown parameters {unknown}; Shoebox has {sorted(known)}")
+        try:
+            models.append((label, Shoebox(**params).to_idf()))
+        except (TypeError, ValueError) as exc:
+            said = str(exc).replace("Shoebox.", "column ")  # the file's words, not the API's
+            raise UsageError(f"{path} row {index}: {said}") from exc
     return models
 
 
 def _folder_models(path: Path) -> list[tuple[str, str]]:
     found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _MODEL_SUFFIXES)
     if not found:
-        raise ValueError(f"{path} holds no .idf or .epJSON models")
+        raise UsageError(f"{path} holds no .idf or .epJSON models")
     return [(p.stem, str(p)) for p in found]
 
 
@@ -90,8 +103,8 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
     elif source.suffix.lower() in _SWEEP_SUFFIXES and source.is_file():
         models = _sweep_models(source)
     else:
-        raise ValueError(f"{source} is neither a folder of models nor a .json/.csv sweep file")
-    weathers: list[str | None] = list(args.weather) or [None]
+        raise UsageError(f"{source} is neither a folder of models nor a .json/.csv sweep file")
+    weathers: list[str | None] = resolve_weathers(args.weather, args.energyplus, quiet=args.json) or [None]
     jobs = []
     for label, model in models:
         for weather in weathers:
@@ -131,11 +144,7 @@ def _run(args: argparse.Namespace) -> int:
         from epcloud.storage import open_fs
 
         fs, root = open_fs(output), None
-    try:
-        jobs = build_jobs(args, root)
-    except (ValueError, TypeError, OSError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return 2
+    jobs = build_jobs(args, root)
     batch = simulate_batch(
         jobs,
         max_workers=args.max_workers,
@@ -147,9 +156,10 @@ def _run(args: argparse.Namespace) -> int:
     with batch:
         if args.json:
             for row in batch.rows():
-                print(json.dumps(row))
+                print_jsonl(row)
         else:
             print_failures(console, batch)
+            console.print(f"outputs in {escape(fs.url() if fs is not None else str(root))}", soft_wrap=True)
     return 0 if batch.all_succeeded else 1
 
 

@@ -126,8 +126,10 @@ def cli_words(message: str) -> str:
     text = re.sub(r"\bStudy\.\w+(?: or | \(or )(`epcloud [^`]+`)\)?", r"\1", message)
     text = re.sub(
         r"\bStudy\.(create|open|run_shard|run|collect|rerun)(\([^)]*\))?",
-        lambda m: "`{}`".format(_COMMANDS[f"Study.{m.group(1)}"])
-        + (" with --overwrite" if m.group(2) and "overwrite=True" in m.group(2) else ""),
+        lambda m: (
+            "`{}`".format(_COMMANDS[f"Study.{m.group(1)}"])
+            + (" with --overwrite" if m.group(2) and "overwrite=True" in m.group(2) else "")
+        ),
         text,
     )
     text = re.sub(r"\bShoebox\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), text)
@@ -175,8 +177,7 @@ def _one_line(text: str) -> str:
     """A multi-line message joined into one line (lists of searched places become `; `-separated)."""
     lines = [line.strip().removeprefix("- ") for line in text.splitlines() if line.strip()]
     return " ".join(
-        line if i == 0 or lines[i - 1].endswith((".", ":")) else f"; {line}"
-        for i, line in enumerate(lines)
+        line if i == 0 or lines[i - 1].endswith((".", ":")) else f"; {line}" for i, line in enumerate(lines)
     ).replace(": ;", ":")
 
 

@@ -46,7 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a one-zone shoebox office (the model of `epcloud demo`)",
         description="Write the Shoebox model as IDF; every option is one of its parameters.",
     )
-    shoebox.add_argument("-o", "--output", default="shoebox.idf", help="the file to write (default: %(default)s)")
+    shoebox.add_argument(
+        "-o", "--output", default="shoebox.idf", help="the file to write (default: %(default)s)"
+    )
     shoebox.add_argument("--force", action="store_true", help="replace the file if it exists")
     shoebox.add_argument("--json", action="store_true", help="print the file and parameters as JSON")
     for item in fields(Shoebox):
@@ -75,6 +77,8 @@ def _shoebox(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"output": str(target.resolve()), "parameters": model.parameters()}, indent=2)
         return 0
-    out().print(f"wrote {escape(str(target))} (Shoebox {model.width:g} x {model.depth:g} x {model.height:g} m)")
+    out().print(
+        f"wrote {escape(str(target))} (Shoebox {model.width:g} x {model.depth:g} x {model.height:g} m)"
+    )
     out().print(f"run it: epcloud run {escape(str(target))} -w chicago")
     return 0

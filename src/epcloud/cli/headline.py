@@ -30,7 +30,9 @@ class Headline:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["end_uses_kwh"] = [{"end_use": u, "fuel": f, "kwh": round(v, 1)} for u, f, v in self.end_uses_kwh]
+        data["end_uses_kwh"] = [
+            {"end_use": u, "fuel": f, "kwh": round(v, 1)} for u, f, v in self.end_uses_kwh
+        ]
         return data
 
 
@@ -62,14 +64,19 @@ def read_headline(sql: SQLResult) -> Headline:
     uses = []
     for cell in sql.get_tabular_data(report_name=_ABUPS, table_name="End Uses"):
         value, units = _number(cell.parsed_value), cell.units.lower()
-        if value and units in _TO_KWH and cell.row_name and cell.row_name != "Total End Uses":
-            if cell.column_name != "Water":
-                uses.append((cell.row_name, cell.column_name, value * _TO_KWH[units]))
+        wanted = cell.row_name not in ("", "Total End Uses") and cell.column_name != "Water"
+        if value and units in _TO_KWH and wanted:
+            uses.append((cell.row_name, cell.column_name, value * _TO_KWH[units]))
     found.end_uses_kwh = sorted(uses, key=lambda use: -use[2])
     return found
 
 
 def grouped_warnings(report: ErrorReport) -> list[tuple[str, int]]:
-    """The warnings by their first line, most frequent first."""
-    counts = Counter(message.message.splitlines()[0].strip() for message in report.warnings)
+    """The warnings by their first line, most frequent first; recurring ones (the .err file's summary of
+    repeated warnings) are marked so."""
+    counts = Counter(
+        message.message.splitlines()[0].strip() + (" (recurring)" if message.recurring else "")
+        for message in report.warnings
+        if message.message.strip()
+    )
     return counts.most_common()

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from epcloud.errors import UsageError
 
-__all__ = ["BundledWeather", "bundled_weather", "check_model_and_weather", "resolve_weather"]
+__all__ = [
+    "BundledWeather",
+    "bundled_weather",
+    "check_model_and_weather",
+    "resolve_weather",
+    "resolve_weathers",
+]
 
 _MODEL_SUFFIXES = (".idf", ".epjson", ".imf")
 _WEATHER_SUFFIXES = (".epw",)
@@ -43,7 +49,7 @@ class BundledWeather:
 def _location(path: Path) -> BundledWeather:
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
         header = next(csv.reader([handle.readline()]), [])
-    cells = [cell.strip() for cell in header] + [""] * 10
+    cells = [" ".join(cell.split()) for cell in header] + [""] * 10
 
     def number(text: str) -> float | None:
         try:
@@ -51,7 +57,9 @@ def _location(path: Path) -> BundledWeather:
         except ValueError:
             return None
 
-    return BundledWeather(path, cells[1], cells[2], cells[3], cells[4], cells[5], number(cells[6]), number(cells[7]))
+    return BundledWeather(
+        path, cells[1], cells[2], cells[3], cells[4], cells[5], number(cells[6]), number(cells[7])
+    )
 
 
 def bundled_weather(energyplus: str | None = None) -> list[BundledWeather]:
@@ -100,8 +108,26 @@ def resolve_weather(text: str | None, energyplus: str | None = None) -> tuple[st
     )
 
 
+def resolve_weathers(
+    texts: list[str], energyplus: str | None = None, *, quiet: bool = False
+) -> list[str | None]:
+    """`resolve_weather` for each ``-w`` of a command taking several; notes to stderr unless ``quiet``."""
+    from epcloud.cli.output import note
+
+    found: list[str | None] = []
+    for text in texts:
+        if Path(text).suffix.lower() in _MODEL_SUFFIXES:
+            check_model_and_weather("model.idf", text)
+        weather, picked = resolve_weather(text, energyplus)
+        if picked and not quiet:
+            note(picked)
+        found.append(weather)
+    return found
+
+
 def check_model_and_weather(model: str, weather: str | None) -> None:
-    """Refuse a model and weather file given the wrong way round, or a weather file given as the model."""
+    """Refuse a model and weather file given the wrong way round, a weather file given as the model, or a
+    model path that does not exist."""
     model_suffix = Path(model).suffix.lower()
     weather_suffix = Path(weather).suffix.lower() if weather else ""
     if model_suffix in _WEATHER_SUFFIXES and weather_suffix in _MODEL_SUFFIXES:
@@ -115,6 +141,11 @@ def check_model_and_weather(model: str, weather: str | None) -> None:
             f"{model} is a weather file, not a model; give the model (.idf/.epJSON) first and the "
             "weather with -w (`epcloud example shoebox -o shoebox.idf` writes an example model)",
             parameter="weather",
+        )
+    if "://" not in model and not Path(model).exists():
+        raise UsageError(
+            f"model file not found: {Path(model).resolve()} "
+            "(`epcloud example shoebox -o shoebox.idf` writes an example model)"
         )
     if weather_suffix in _MODEL_SUFFIXES:
         raise UsageError(

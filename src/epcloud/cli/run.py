@@ -161,7 +161,7 @@ def print_summary(console: Console, result: SimulationResult, headline: Headline
         if len(groups) > 8:
             console.print(f"  ... and {len(groups) - 8} other messages")
     console.print(f"[bold]Outputs[/] {escape(result.location)}")
-    names = [output_name(kind, result.output_prefix) for kind in ("sql", "err", "html", "csv")]
-    shown = [name for kind, name in zip(("sql", "err", "html", "csv"), names) if result.has(kind)]
+    kinds = [kind for kind in ("sql", "err", "html", "csv") if result.has(kind)]
+    shown = [output_name(kind, result.output_prefix) for kind in kinds]
     if shown:
         console.print("  " + ", ".join(escape(name) for name in shown) + "; all warnings in the .err file")
