@@ -130,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             sys.stderr.write("\ninterrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `epcloud ... | head`: the reader left; say nothing more
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         return _report(exc, command, as_json, verbose)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from epcloud.demo_study import DemoRow, run_demo
+from epcloud.demo_study import DemoRow, demo_variants, run_demo
+from epcloud.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run six variants of a shoebox office (wall insulation x glazing) in Chicago with the "
         "bundled EnergyPlus and weather, and print their annual energy.",
     )
-    parser.add_argument("-o", "--output-dir", default="epcloud-demo", help="where the runs go")
+    parser.add_argument(
+        "-o", "--output-dir", default="epcloud-demo", help="where the runs go (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="run into a folder that already holds other results"
+    )
     parser.add_argument(
         "--design-day", action="store_true", help="design days only (faster, less meaningful)"
     )
@@ -29,7 +35,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_demo)
 
 
+def _refuse_other_results(folder: Path, force: bool) -> None:
+    """Refuse a folder holding anything but an earlier demo's outputs, unless ``force``."""
+    if force or not folder.exists():
+        return
+    if not folder.is_dir():
+        raise UsageError(f"-o {folder} is a file, not a folder; choose another --output-dir")
+    ours = {*demo_variants(), "summary.csv"}
+    others = sorted(p.name for p in folder.iterdir() if p.name not in ours)
+    if others:
+        shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        raise UsageError(
+            f"{folder} already holds other files ({shown}); nothing was run. Choose another folder with "
+            "-o, or pass --force to run the demo there anyway (its six run folders are replaced)"
+        )
+
+
 def _demo(args: argparse.Namespace) -> int:
+    _refuse_other_results(Path(args.output_dir), args.force)
     console = Console()
     period = "design days" if args.design_day else "a full year"
     console.print(

@@ -123,7 +123,7 @@ def _parameter(match: re.Match[str]) -> str:
 def cli_words(message: str) -> str:
     """An API message said in CLI words: parameters become options, API calls become commands."""
     # "Study.create or `epcloud study create`" says the command once.
-    text = re.sub(r"\bStudy\.\w+(?: or | \(or )(`epcloud [^`]+`)\)?", r"\1", message)
+    text = re.sub(r"\bStudy\.\w+ or (`epcloud [^`]+`)", r"\1", message)
     text = re.sub(
         r"\bStudy\.(create|open|run_shard|run|collect|rerun)(\([^)]*\))?",
         lambda m: (
@@ -135,6 +135,8 @@ def cli_words(message: str) -> str:
     text = re.sub(r"\bShoebox\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), text)
     names = "|".join(sorted(_FLAGS, key=len, reverse=True))
     text = re.sub(rf"\b({names})=(True|False|<path>|\d[\w.]*)", _parameter, text)
+    bare = "|".join(name for name in sorted(_FLAGS, key=len, reverse=True) if "_" in name)
+    text = re.sub(rf"(?<![\w.-])({bare})\b(?!=)", lambda m: flag_of(m.group(1)).split()[0], text)
     return text.replace(
         _ENGINE_WEATHER,
         "(`epcloud weather bundled` lists the ones the engine ships; `-w chicago` picks one by station)",

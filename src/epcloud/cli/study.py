@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from epcloud.errors import WorkerInterrupted
+from epcloud.errors import UsageError, WorkerInterrupted
 from epcloud.study import ShardReport, Study
 
 _SIGTERM_EXIT = 143  # 128 + SIGTERM, what schedulers expect of a process stopped by SIGTERM
@@ -92,7 +92,12 @@ def _add_worker(commands: argparse._SubParsersAction, name: str) -> None:
 
 
 def _add_status(commands: argparse._SubParsersAction, name: str) -> None:
-    parser = commands.add_parser(name, help="how many jobs are done, failed, running, pending")
+    parser = commands.add_parser(
+        name,
+        help="how many jobs are done, failed, running, pending",
+        description="Count a study's jobs by state from one listing of the store; --watch refreshes "
+        "a progress bar until every job has finished.",
+    )
     _store(parser)
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     parser.add_argument(
@@ -102,7 +107,12 @@ def _add_status(commands: argparse._SubParsersAction, name: str) -> None:
 
 
 def _add_collect(commands: argparse._SubParsersAction, name: str) -> None:
-    parser = commands.add_parser(name, help="collect results into jobs.parquet and timeseries/")
+    parser = commands.add_parser(
+        name,
+        help="collect results into jobs.parquet and timeseries/",
+        description="Read every finished job's summary (only the new ones unless --full) into "
+        "jobs.parquet and timeseries/ in the study's store. Needs the tables extra.",
+    )
     _store(parser)
     parser.add_argument("--variable", action="append", help="only these requested series (repeatable)")
     parser.add_argument("--full", action="store_true", help="read every summary, not only new ones")
@@ -111,7 +121,12 @@ def _add_collect(commands: argparse._SubParsersAction, name: str) -> None:
 
 
 def _add_rerun(commands: argparse._SubParsersAction, name: str) -> None:
-    parser = commands.add_parser(name, help="make failed or missing jobs pending again")
+    parser = commands.add_parser(
+        name,
+        help="make failed or missing jobs pending again",
+        description="Delete the results of failed jobs (--failed) and/or select jobs with no result "
+        "(--missing) so workers run them again; --run runs them here now.",
+    )
     _store(parser)
     parser.add_argument("--failed", action="store_true", help="jobs whose run failed")
     parser.add_argument("--missing", action="store_true", help="jobs with no result yet")
@@ -126,7 +141,7 @@ def _metadata(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--metadata expects KEY=VALUE, got {pair!r}")
+            raise UsageError(f"--metadata expects KEY=VALUE, got {pair!r}", parameter="metadata")
         found[key] = value
     return found
 
@@ -134,13 +149,14 @@ def _metadata(pairs: list[str]) -> dict[str, str]:
 def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
     from epcloud.batch import SimulationJob
     from epcloud.cli.batch import _folder_models, _sweep_models, _sweep_rows
+    from epcloud.cli.inputs import resolve_weathers
 
     source = Path(args.source)
     if source.is_dir():
         models, rows = _folder_models(source), None
     else:
         models, rows = _sweep_models(source), _sweep_rows(source)
-    weathers: list[str | None] = list(args.weather) or [None]
+    weathers: list[str | None] = resolve_weathers(args.weather, quiet=args.json) or [None]
     jobs, params = [], []
     for index, (label, model) in enumerate(models):
         for weather in weathers:
@@ -285,7 +301,7 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _rerun(args: argparse.Namespace) -> int:
     if not args.failed and not args.missing:
-        raise SystemExit("epcloud rerun: choose --failed and/or --missing")
+        raise UsageError("epcloud rerun: choose --failed and/or --missing (see epcloud rerun --help)")
     study = Study.open(args.store)
     report = study.rerun(failed=args.failed, missing=args.missing, run=args.run, max_workers=args.max_workers)
     if args.json:
