@@ -65,7 +65,24 @@ def _sweep_rows(path: Path) -> list[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     cells = [{k.strip(): v for k, v in row.items() if v not in ("", None)} for row in table]
-    return [{k: v if k == "label" else _number(v) for k, v in row.items()} for row in cells]
+    rows = []
+    for index, row in enumerate(cells, start=1):  # row 1 is the first data row (line 2 of the file)
+        try:
+            rows.append({k: v if k == "label" else _number(v) for k, v in row.items()})
+        except ValueError:
+            bad = next(k for k, v in row.items() if k != "label" and not _is_number(v))
+            raise UsageError(
+                f"{path} row {index} (line {index + 1}), column {bad}: {row[bad]!r} is not a number"
+            ) from None
+    return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _sweep_models(path: Path) -> list[tuple[str, str]]:

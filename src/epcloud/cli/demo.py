@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import time
 from dataclasses import asdict
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
+from epcloud.cli.output import err, out, print_json
 from epcloud.demo_study import DemoRow, demo_variants, run_demo
 from epcloud.errors import UsageError
 
@@ -32,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--design-day", action="store_true", help="design days only (faster, less meaningful)"
     )
     parser.add_argument("-j", "--jobs", type=int, default=None, help="parallel runs (default: all CPUs)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.set_defaults(func=_demo)
 
 
@@ -53,24 +55,38 @@ def _refuse_other_results(folder: Path, force: bool) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     _refuse_other_results(Path(args.output_dir), args.force)
-    console = Console()
+    progress = err()
     period = "design days" if args.design_day else "a full year"
-    console.print(
-        f"Simulating 6 shoebox variants over {period} in Chicago into [bold]{args.output_dir}/[/] ..."
-    )
-    start = time.perf_counter()
-    with console.status("running EnergyPlus"):
-        rows = run_demo(
-            args.output_dir,
-            design_day=args.design_day,
-            max_workers=args.jobs,
-            on_done=lambda row: console.print(f"  done {row.label} ({row.runtime_seconds:.1f} s)"),
+    if not args.json:
+        progress.print(
+            f"Simulating 6 shoebox variants over {period} in Chicago into [bold]{args.output_dir}/[/] ..."
         )
+    start = time.perf_counter()
+
+    def done(row: DemoRow) -> None:
+        if not args.json:
+            progress.print(f"  done {row.label} ({row.runtime_seconds:.1f} s)")
+
+    with progress.status("running EnergyPlus") if not args.json else contextlib.nullcontext():
+        rows = run_demo(args.output_dir, design_day=args.design_day, max_workers=args.jobs, on_done=done)
     elapsed = time.perf_counter() - start
     summary = Path(args.output_dir) / "summary.csv"
     _write_csv(summary, rows)
-    console.print(_table(rows))
     failed = sum(not row.success for row in rows)
+    if args.json:
+        print_json(
+            {
+                "rows": [asdict(row) for row in rows],
+                "succeeded": len(rows) - failed,
+                "failed": failed,
+                "output_dir": str(Path(args.output_dir).resolve()),
+                "summary_csv": str(summary.resolve()),
+            },
+            indent=2,
+        )
+        return 1 if failed else 0
+    console = out()
+    console.print(_table(rows))
     console.print(f"{len(rows) - failed} succeeded, {failed} failed in {elapsed:.1f} s; table in {summary}")
     return 1 if failed else 0
 
