@@ -177,17 +177,19 @@ def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
 
 
 def _create(args: argparse.Namespace) -> int:
+    metadata = _metadata(args.metadata)  # bad input is refused before any model is built
     jobs, params = _jobs(args)
-    study = Study.create(
-        args.store,
-        jobs,
-        parameters=params,
-        overwrite=args.overwrite,
-        metadata=_metadata(args.metadata),
-        shard_size=args.shard_size,
-        shard_count=args.shards,
-        variables=args.variable,
-    )
+    with _working(f"writing {len(jobs)} jobs to {args.store}", args.json):
+        study = Study.create(
+            args.store,
+            jobs,
+            parameters=params,
+            overwrite=args.overwrite,
+            metadata=metadata,
+            shard_size=args.shard_size,
+            shard_count=args.shards,
+            variables=args.variable,
+        )
     if args.json:
         print(study.info.to_json())
     else:
@@ -200,7 +202,19 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(report: ShardReport, as_json: bool) -> None:
+def _working(what: str, quiet: bool) -> Any:
+    """A spinner saying what is being done (on a terminal's stderr; nothing with --json or when piped)."""
+    import contextlib
+
+    from epcloud.cli.output import err
+
+    console = err()
+    if quiet or not console.is_terminal:
+        return contextlib.nullcontext()
+    return console.status(escape(what) + " ...")
+
+
+def _report(report: ShardReport, as_json: bool, url: str) -> None:
     data = {
         "shards": list(report.shards),
         "succeeded": report.succeeded,
@@ -209,21 +223,24 @@ def _report(report: ShardReport, as_json: bool) -> None:
         "pending": report.pending,
         "stolen": report.stolen,
         "wall_seconds": round(report.wall_seconds, 2),
+        "store": url,
     }
     if as_json:
         print(json.dumps(data))
     else:
         Console().print(
             f"{report.succeeded} succeeded, {report.failed} failed, {report.skipped} already done "
-            f"in {report.wall_seconds:.1f} s",
+            f"in {report.wall_seconds:.1f} s; results in {escape(url)} (`epcloud collect` gathers them)",
             highlight=False,
             soft_wrap=True,
         )
 
 
 def _run(args: argparse.Namespace) -> int:
-    _report(Study.open(args.store).run(max_workers=args.max_workers), args.json)
-    return 0
+    study = Study.open(args.store)
+    report = study.run(max_workers=args.max_workers, progress=None if args.json else "rich")
+    _report(report, args.json, study.url)
+    return 0 if report.failed == 0 else 1
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -233,14 +250,19 @@ def _worker(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         try:
             report = study.run_shard(
-                args.index, args.count, max_workers=args.max_workers, stop=stop, steal=args.steal
+                args.index,
+                args.count,
+                max_workers=args.max_workers,
+                stop=stop,
+                steal=args.steal,
+                progress=None if args.json else "rich",
             )
         except WorkerInterrupted as exc:
             message = f"[yellow]stopped:[/] {escape(str(exc))}"
             Console(stderr=True).print(message, highlight=False, soft_wrap=True)
             return _SIGTERM_EXIT
-    _report(report, args.json)
-    return 0
+    _report(report, args.json, study.url)
+    return 0 if report.failed == 0 else 1
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -278,7 +300,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _collect(args: argparse.Namespace) -> int:
     study = Study.open(args.store)
-    tables = study.collect(args.variable, full=args.full)
+    with _working(f"collecting the results of {study.info.job_count} jobs", args.json):
+        tables = study.collect(args.variable, full=args.full)
     counts = tables.jobs["status"].value_counts().to_dict()
     where = study.fs.url("jobs.parquet")
     data = {
@@ -311,5 +334,5 @@ def _rerun(args: argparse.Namespace) -> int:
             f"{len(report.selected)} jobs selected, {len(report.cleared)} results cleared", highlight=False
         )
     if report.ran is not None:
-        _report(report.ran, args.json)
+        _report(report.ran, args.json, study.url)
     return 0
