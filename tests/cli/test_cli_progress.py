@@ -82,6 +82,24 @@ def test_batch_piped_and_json(tmp_path: Path) -> None:
     assert [row["label"] for row in rows] == ["thin", "thick"] and all(row["success"] for row in rows)
 
 
+def test_worker_and_study_run_show_their_jobs(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep.csv"
+    sweep.write_text("wall_r\n1\n2\n3\n4\n")
+    assert (
+        run_cli("study", "create", "st", str(sweep), "--design-day", "--shards", "2", cwd=tmp_path).code == 0
+    )
+    worker = run_in_pty("worker", "st", "--index", "0", "-j", "1", cwd=tmp_path)
+    screen = _plain(worker.out)
+    assert worker.code == 0, screen
+    assert "2/2" in screen and "eta" in screen and "2 succeeded, 0 failed, 0 already done" in screen
+    piped = run_cli("study", "run", "st", "-j", "1", cwd=tmp_path)  # the other shard's two jobs
+    assert piped.code == 0, piped.err
+    assert [line.split()[0] for line in piped.err.splitlines() if line.startswith("[")] == ["[1/2]", "[2/2]"]
+    assert "2 succeeded, 0 failed, 2 already done" in piped.out and "results in" in piped.out
+    as_json = run_cli("study", "run", "st", "--json", cwd=tmp_path)
+    assert json.loads(as_json.out)["skipped"] == 4 and as_json.err == ""
+
+
 def test_batch_display_drops_finished_jobs() -> None:
     """The bug behind `4/4 … 4 running (done)`: a job's `done` event re-added it as running."""
     console = Console(file=io.StringIO(), force_terminal=False, width=100)

@@ -272,7 +272,9 @@ def _status(args: argparse.Namespace) -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns) as bar:
+        from epcloud.cli.output import err
+
+        with Progress(*columns, console=err()) as bar:
             task = bar.add_task("done", total=status.total)
             while True:
                 counts = status.to_dict()
