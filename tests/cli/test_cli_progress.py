@@ -132,3 +132,25 @@ def test_run_display_names_each_environment_once() -> None:
         "environment 1: ANNUAL (run period, from 01/01/2017)",
         "EnergyPlus finished: EnergyPlus Run Time=1s",
     ]
+
+
+def test_warnings_group_by_message_whatever_the_time() -> None:
+    from epcloud.cli.headline import grouped_warnings
+    from epcloud.results.errfile import ErrorReport
+
+    hvac = "SimHVAC: Maximum iterations (25) exceeded for all HVAC loops"
+    text = "\n".join(
+        [
+            "Program Version,EnergyPlus, Version 25.2.0-cf7368216c, YMD=2026.12.01 21:00,",
+            f"   ** Warning ** {hvac}, at ANNUAL, 11/17 08:30 - 08:40",
+            "   **   ~~~   ** Loop pressure did not converge",
+            f"   ** Warning ** {hvac}, at ANNUAL, 12/01 09:00 - 09:10",
+            "   ** Warning ** CheckUsedConstructions: There are 2 nominally unused constructions in input.",
+            "   ************* EnergyPlus Completed Successfully-- 3 Warning; 0 Severe Errors; "
+            "Elapsed Time=00hr 00min  1.00sec",
+        ]
+    )
+    assert grouped_warnings(ErrorReport.from_text(text)) == [
+        (hvac, 2),
+        ("CheckUsedConstructions: There are 2 nominally unused constructions in input.", 1),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
 __all__ = ["Headline", "grouped_warnings", "read_headline"]
 
 _ABUPS = "AnnualBuildingUtilityPerformanceSummary"
+# ", at ANNUAL, 11/17 08:30 - 08:40": when a warning happened; the same warning at other times groups with it
+_WHEN = re.compile(r",? at [^,]+, \d\d/\d\d \d\d:\d\d(?: - \d\d:\d\d)?")
 _TO_KWH = {"gj": 1e6 / 3600, "mj": 1e3 / 3600, "kwh": 1.0, "mwh": 1e3, "kbtu": 0.29307107, "wh": 1e-3}
 _TO_KWH_M2 = {"mj/m2": 1 / 3.6, "kwh/m2": 1.0, "kbtu/ft2": 3.15459075, "gj/m2": 1e3 / 3.6}
 
@@ -75,7 +78,7 @@ def grouped_warnings(report: ErrorReport) -> list[tuple[str, int]]:
     """The warnings by their first line, most frequent first; recurring ones (the .err file's summary of
     repeated warnings) are marked so."""
     counts = Counter(
-        message.message.splitlines()[0].strip() + (" (recurring)" if message.recurring else "")
+        _WHEN.sub("", message.message.splitlines()[0].strip()) + (" (recurring)" if message.recurring else "")
         for message in report.warnings
         if message.message.strip()
     )

@@ -147,7 +147,13 @@ def _nearest(args: argparse.Namespace) -> int:
 
 def _download(args: argparse.Namespace) -> int:
     station = _resolve(StationIndex.load(), " ".join(args.station), args.dataset)
-    files = WeatherDownloader(cache_dir=args.cache_dir, base_url=args.base_url).download(station)
+    downloader = WeatherDownloader(cache_dir=args.cache_dir, base_url=args.base_url)
+    progress = Console(stderr=True)
+    if args.json or not progress.is_terminal:
+        files = downloader.download(station)
+    else:
+        with progress.status(f"downloading the weather files of {escape(station.display_name)} ..."):
+            files = downloader.download(station)
     if args.json:
         print(json.dumps(_files_dict(files), indent=2))
         return 0
