@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if as_json:
             _report(exc, command, True, False)
         else:
-            sys.stderr.write("\ninterrupted\n")
+            sys.stderr.write("\ninterrupted (Ctrl-C): finished outputs are kept\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `epcloud ... | head`: the reader left; say nothing more
         import os
