@@ -58,7 +58,10 @@ def _number(text: str) -> float | int:
 
 def _sweep_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() == ".json":
-        rows = json.loads(path.read_text("utf-8"))
+        try:
+            rows = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise UsageError(f"{path}: expected a JSON list of objects (one per simulation)")
         return rows
@@ -120,7 +123,10 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
     elif source.suffix.lower() in _SWEEP_SUFFIXES and source.is_file():
         models = _sweep_models(source)
     else:
-        raise UsageError(f"{source} is neither a folder of models nor a .json/.csv sweep file")
+        what = "does not exist" if not source.exists() else "is neither a folder of models nor a .json/.csv"
+        raise UsageError(
+            f"{source} {what}; give a folder of .idf/.epJSON models or a sweep file (.csv/.json)"
+        )
     weathers: list[str | None] = resolve_weathers(args.weather, args.energyplus, quiet=args.json) or [None]
     jobs = []
     for label, model in models:

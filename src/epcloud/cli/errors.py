@@ -6,6 +6,7 @@ words of the command line (``--design-day``, ``epcloud study create``) without c
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,9 +179,10 @@ def _details(exc: BaseException) -> dict[str, Any]:
 def _one_line(text: str) -> str:
     """A multi-line message joined into one line (lists of searched places become `; `-separated)."""
     lines = [line.strip().removeprefix("- ") for line in text.splitlines() if line.strip()]
-    return " ".join(
-        line if i == 0 or lines[i - 1].endswith((".", ":")) else f"; {line}" for i, line in enumerate(lines)
-    ).replace(": ;", ":")
+    joined = lines[0] if lines else ""
+    for before, line in itertools.pairwise(lines):
+        joined += (" " if before.endswith((".", ":", ";")) else "; ") + line
+    return joined
 
 
 def describe(exc: BaseException, command: str) -> CliError:

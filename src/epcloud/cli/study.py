@@ -152,6 +152,8 @@ def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
     from epcloud.cli.inputs import resolve_weathers
 
     source = Path(args.source)
+    if not source.exists():
+        raise UsageError(f"{source} does not exist; give a folder of .idf/.epJSON models or a sweep file")
     if source.is_dir():
         models, rows = _folder_models(source), None
     else:
