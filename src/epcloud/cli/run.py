@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             on_progress=display.on_event if display is not None else None,
         )
-    headline = _headline(result)
+    headline = _headline(result) if fs is None else None  # never download a store's SQL back for this
     if args.json:
         assert result.status is not None
         data: dict[str, Any] = json.loads(result.status.to_json())
