@@ -16,7 +16,7 @@ from epcloud.demo_study import DemoRow, demo_variants, run_demo
 from epcloud.errors import UsageError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="run the demo parametric study",
