@@ -80,6 +80,9 @@ _EXTRA_OF = {
     "distributed": "dask",
     "dask": "dask",
     "fsspec": "fsspec",
+    "yaml": "sweep",  # the sweep extra (on main since the sweep merge): YAML sweep files, samplers
+    "scipy": "sweep",
+    "SALib": "sweep",
 }
 _CLOUD_EXTRAS = ("s3", "tables")
 
