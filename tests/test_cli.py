@@ -43,7 +43,7 @@ def test_run_failure_exit_code(tmp_path: Path, capsys) -> None:
 
 
 def test_run_missing_weather_is_a_clear_error(shoebox_file: Path, tmp_path: Path, capsys) -> None:
-    assert main(["run", str(shoebox_file), "-w", str(tmp_path / "none.epw")]) == 1
+    assert main(["run", str(shoebox_file), "-w", str(tmp_path / "none.epw")]) == 2
     assert "weather file not found" in capsys.readouterr().err
 
 

@@ -95,8 +95,10 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "cloud_workflow.py": [
         r"^created <Study s3://{bucket}/examples/study-001 4 jobs in 2 shards>$",
-        r"^worker 0 \(exit code 0\): 2 succeeded, 0 failed, 0 already done in \d+\.\d s$",
-        r"^worker 1 \(exit code 0\): 2 succeeded, 0 failed, 0 already done in \d+\.\d s$",
+        r"^worker 0 \(exit code 0\): 2 succeeded, 0 failed, 0 already done in \d+\.\d s; "
+        r"results in s3://{bucket}/examples/study-001 \(`epcloud collect` gathers them\)$",
+        r"^worker 1 \(exit code 0\): 2 succeeded, 0 failed, 0 already done in \d+\.\d s; "
+        r"results in s3://{bucket}/examples/study-001 \(`epcloud collect` gathers them\)$",
         r'^status: \{{"total": 4, "succeeded": 4, "failed": 0, "running": 0, "pending": 0\}}$',
         r"^jobs\.parquet: 4 rows, \d+ columns$",
         r"^mean design-day heating by wall R-value, GJ:\nwall_r\n1\.0 +\d+\.\d+\n4\.0 +\d+\.\d+$",

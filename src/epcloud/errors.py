@@ -6,7 +6,25 @@ from collections.abc import Sequence
 
 
 class EpcloudError(Exception):
-    """Base class of every error raised by epcloud."""
+    """Base class of every error raised by epcloud.
+
+    ``parameters`` names the API parameters an error concerns (``"design_day"``), so an interface such
+    as the command line can name its own option for them (``--design-day``) without a second message.
+    """
+
+    parameters: tuple[str, ...] = ()
+
+
+class UsageError(EpcloudError, ValueError):
+    """Input a user gave that cannot be used as given: a bad sweep row, `KEY=VALUE` without `=`, a
+    weather name matching several files. Names the file/row/field and says what to give instead."""
+
+    def __init__(self, message: str, *, parameter: str | None = None, source: str = "") -> None:
+        self.parameter = parameter
+        self.source = source
+        if parameter:
+            self.parameters = (parameter,)
+        super().__init__(message)
 
 
 # ---------------------------------------------------------------- engine
@@ -14,6 +32,8 @@ class EpcloudError(Exception):
 
 class EnergyPlusNotFoundError(EpcloudError):
     """No usable EnergyPlus installation was found."""
+
+    parameters = ("energyplus",)
 
     def __init__(self, searched: Sequence[str], reason: str = "") -> None:
         self.searched = list(searched)
@@ -28,6 +48,8 @@ class EnergyPlusNotFoundError(EpcloudError):
 
 class VersionMismatchError(EpcloudError):
     """A model was written for another EnergyPlus version than the engine in use."""
+
+    parameters = ("energyplus",)
 
     def __init__(self, model_version: str, engine_version: str, source: str = "") -> None:
         self.model_version = model_version
@@ -106,6 +128,8 @@ class SimulationError(EpcloudError):
 
 class WeatherFileNotFoundError(SimulationError, FileNotFoundError):
     """The weather file given to a simulation does not exist."""
+
+    parameters = ("weather", "design_day")
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -281,6 +305,8 @@ class StudyError(EpcloudError):
 
 class StudyExistsError(StudyError, FileExistsError):
     """A study already exists where a new one was to be created."""
+
+    parameters = ("overwrite",)
 
 
 class StudyNotFoundError(StudyError, FileNotFoundError):

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["ProgressCallback", "ProgressEvent", "ProgressParser", "RichBatchProgress", "SafeCallback"]
+__all__ = [
+    "ProgressCallback",
+    "ProgressEvent",
+    "ProgressParser",
+    "RichBatchProgress",
+    "RichRunProgress",
+    "SafeCallback",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,10 @@ _PHASES = (
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Where one run is: phase, current environment, percent through it (when known), and which job."""
+    """Where one run is: phase, current environment, percent through it (when known), and which job.
+
+    ``day`` is the simulated day EnergyPlus last reported (``"03/22/2017"``; a design day has no year).
+    """
 
     phase: str
     message: str
@@ -45,6 +55,12 @@ class ProgressEvent:
     percent: float | None = None
     job_index: int | None = None
     label: str = ""
+    day: str | None = None
+
+    @property
+    def design_day(self) -> bool:
+        """Whether the environment being simulated is a design day (its days carry no year)."""
+        return self.day is not None and self.day.count("/") == 1
 
 
 ProgressCallback = Callable[[ProgressEvent], object]
@@ -67,6 +83,7 @@ class ProgressParser:
         self.job_index = job_index
         self.label = label
         self.environment: str | None = None
+        self.day: str | None = None
 
     def feed(self, line: str) -> ProgressEvent | None:
         text = line.strip()
@@ -74,12 +91,14 @@ class ProgressParser:
         if match:
             verb, month, day, year, env = match.groups()
             self.environment = env.strip()
+            self.day = f"{month}/{day}/{year}" if year else f"{month}/{day}"
             year_number = int(year) if year else None
             percent = 0.0 if verb == "Starting" else _day_percent(int(month), int(day), year_number)
             return self._event("simulating", text, percent)
         sizing = _SIZING_ENV.match(text)
         if sizing:
             self.environment = sizing.group(1).strip()
+            self.day = None
             return self._event("sizing", text, None)
         for start, phase in _PHASES:
             if text.startswith(start):
@@ -87,7 +106,7 @@ class ProgressParser:
         return None
 
     def _event(self, phase: str, message: str, percent: float | None) -> ProgressEvent:
-        return ProgressEvent(phase, message, self.environment, percent, self.job_index, self.label)
+        return ProgressEvent(phase, message, self.environment, percent, self.job_index, self.label, self.day)
 
 
 class SafeCallback:
@@ -135,8 +154,25 @@ def combine(*callbacks: ProgressCallback | None) -> SafeCallback | None:
     return SafeCallback(every)
 
 
+def _bar_columns(label: str) -> tuple[Any, ...]:
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return (
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.fields[count]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+    )
+
+
 class RichBatchProgress:
-    """A rich progress bar for a batch: jobs done of the total, the running jobs' phases, a final summary."""
+    """Progress of a batch: done of total, failed and running jobs, elapsed and ETA, a closing summary.
+
+    On a terminal this is a live bar; on a pipe or file it is one line per finished job.
+    """
 
     def __init__(self, total: int, console: Any = None) -> None:
         from rich.console import Console
@@ -144,26 +180,21 @@ class RichBatchProgress:
         self.total = total
         self.console = console or Console(stderr=True)
         self._lock = threading.Lock()
+        self._done = 0
         self._failed = 0
         self._cached = 0
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._current: dict[int, ProgressEvent] = {}
+        self._finished: set[int] = set()
 
     def __enter__(self) -> RichBatchProgress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress
 
-        self._progress = Progress(
-            TextColumn("[bold]simulations"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.description}"),
-            console=self.console,
-            transient=False,
-        )
-        self._progress.start()
-        self._task = self._progress.add_task("", total=self.total)
+        if self.console.is_terminal:
+            self._progress = Progress(*_bar_columns("[bold]simulations"), console=self.console)
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.total, count=self._count())
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -171,26 +202,30 @@ class RichBatchProgress:
             self._progress.stop()
 
     def on_event(self, event: ProgressEvent) -> None:
-        """Show the latest phase of the running jobs (an ``on_progress`` callback)."""
-        if event.job_index is None or self._progress is None or self._task is None:
+        """Track the running jobs' phases (an ``on_progress`` callback); a ``done`` event ends a job."""
+        if event.job_index is None:
             return
         with self._lock:
-            self._current[event.job_index] = event
-            if event.phase in ("finished", "failed"):
+            if event.phase == "done":
                 self._current.pop(event.job_index, None)
-            description = self._describe()
-        self._progress.update(self._task, description=description)
+                line = self._done_line(event) if self._progress is None else None
+            else:
+                line = None
+                if event.job_index not in self._finished:
+                    self._current[event.job_index] = event
+        if line is not None:
+            self.console.print(line, highlight=False, soft_wrap=True)
+        self._refresh()
 
     def job_done(self, index: int, success: bool, cached: bool = False) -> None:
-        """Advance the bar by one finished job."""
-        if self._progress is None or self._task is None:
-            return
+        """Count one finished job."""
         with self._lock:
+            self._finished.add(index)
             self._current.pop(index, None)
+            self._done += 1
             self._failed += not success
             self._cached += cached
-            description = self._describe()
-        self._progress.update(self._task, advance=1, description=description)
+        self._refresh(advance=1)
 
     def summary(self, succeeded: int, failed: int, wall_seconds: float) -> None:
         """One closing line: how many succeeded, failed and came from the cache."""
@@ -201,8 +236,100 @@ class RichBatchProgress:
             highlight=False,
         )
 
+    @property
+    def running(self) -> int:
+        """How many jobs have started and not finished."""
+        with self._lock:
+            return len(self._current)
+
+    def _count(self) -> str:
+        return f"{self._done}/{self.total}"
+
+    def _done_line(self, event: ProgressEvent) -> str:
+        from rich.markup import escape
+
+        colour = "red" if event.message == "failed" else "green"
+        name = escape(event.label or f"job {event.job_index}")
+        return f"[{self._done}/{self.total}] {name} [{colour}]{event.message}[/]"
+
+    def _refresh(self, advance: int = 0) -> None:
+        if self._progress is None or self._task is None:
+            return
+        with self._lock:
+            description = self._describe()
+            count = self._count()
+        self._progress.update(self._task, advance=advance, description=description, count=count)
+
     def _describe(self) -> str:
         running = len(self._current)
-        failed = f" [red]{self._failed} failed[/]" if self._failed else ""
-        phases = sorted({e.phase for e in self._current.values()})
-        return f"{running} running ({', '.join(phases)}){failed}" if running else failed.strip()
+        phases = ", ".join(sorted({event.phase for event in self._current.values()}))
+        parts = [f"{running} running ({phases})"] if running else []
+        if self._failed:
+            parts.append(f"[red]{self._failed} failed[/]")
+        if self._cached:
+            parts.append(f"{self._cached} cached")
+        return ", ".join(parts)
+
+
+class RichRunProgress:
+    """Progress of one run: each environment with its simulated day, a bar, elapsed and ETA on a terminal;
+    one line per environment on a pipe or file."""
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+
+        self.console = console or Console(stderr=True)
+        self.environments: list[str] = []
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._phase = ""
+
+    def __enter__(self) -> RichRunProgress:
+        from rich.progress import Progress
+
+        if self.console.is_terminal:
+            self._progress = Progress(*_bar_columns("{task.fields[name]}"), console=self.console)
+            self._progress.start()
+            self._task = self._progress.add_task("starting", total=100, name="[bold]EnergyPlus", count="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def on_event(self, event: ProgressEvent) -> None:
+        """Show where the run is (an ``on_progress`` callback for `simulate`)."""
+        from rich.markup import escape
+
+        new_environment = (
+            event.phase == "simulating"
+            and event.environment is not None
+            and (not self.environments or self.environments[-1] != event.environment)
+        )
+        if new_environment:
+            assert event.environment is not None
+            self.environments.append(event.environment)
+        number = len(self.environments)
+        kind = "design day" if event.design_day else "run period"
+        if self._progress is None or self._task is None:
+            if new_environment:
+                self.console.print(
+                    f"environment {number}: {escape(str(event.environment))} ({kind}, from {event.day})",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            elif event.phase in ("finished", "failed") and event.phase != self._phase:
+                self.console.print(f"EnergyPlus {event.phase}: {escape(event.message)}", highlight=False)
+            self._phase = event.phase
+            return
+        if new_environment:
+            if number == 1:  # the start-up line (sizing, warm-up) gives way to the first environment
+                self._progress.remove_task(self._task)
+            else:
+                self._progress.update(self._task, completed=100)
+            self._task = self._progress.add_task("", total=100, name="", count="")
+        name = f"[bold]{number}. {escape(event.environment)}[/]" if event.environment else "[bold]EnergyPlus"
+        day = f"{kind} {event.day}" if event.day and event.phase == "simulating" else event.phase
+        completed = event.percent if event.percent is not None else None
+        self._progress.update(self._task, name=name, description=day, completed=completed)
+        self._phase = event.phase

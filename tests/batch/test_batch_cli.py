@@ -72,5 +72,5 @@ def test_progress_bar_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["batch", str(sweep), "--design-day", "-o", str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
     assert "2 succeeded, 0 failed" in err
-    assert (tmp_path / "o" / "row-0000" / "eplusout.sql").is_file()
+    assert (tmp_path / "o" / "row-0001" / "eplusout.sql").is_file()
     assert (tmp_path / "o" / "three" / "eplusout.sql").is_file()

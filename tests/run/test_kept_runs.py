@@ -142,5 +142,5 @@ def test_cli_upload_of_a_folder_that_is_no_run(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "Traceback" not in done.stderr and str(tmp_path) in done.stderr

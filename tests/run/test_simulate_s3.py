@@ -61,7 +61,9 @@ def test_simulate_to_s3_and_reopen_elsewhere(
     names = [k.rsplit("/", 1)[-1] for k in keys]
     assert "eplusout.sql" in names and STATUS_FILENAME in names and "eplusout.err" in names
     assert not any(n.endswith((".eso", ".epw", ".audit", ".shd")) for n in names)
-    assert sum(counts.values()) <= len(keys) + 1
+    # One PUT per output, plus the store's write probe (a PUT and a DELETE) before the run.
+    assert counts["PutObject"] == len(keys) + 1 and counts["DeleteObject"] == 1
+    assert sum(counts.values()) == len(keys) + 2
     assert result.location == s3_fs.url("run-001")
 
     other = S3FileSystem(s3_bucket, prefix="test/", **s3_options)

@@ -92,7 +92,8 @@ def test_ten_thousand_jobs_sharing_three_weather_files(study_fs: S3FileSystem, t
     with count_requests(study_fs) as counts:
         study = Study.create(study_fs, jobs, shard_size=500)
     assert study.info.shard_count == 20
-    assert counts["PutObject"] == 4 + 3 + 20 + 1  # models, weather, manifests, study.json
+    assert counts["PutObject"] == 4 + 3 + 20 + 1 + 1  # models, weather, manifests, study.json, the probe
+    assert counts["DeleteObject"] == 1  # the probe, once
     assert counts["GetObject"] == 0
     shard = json.loads(study_fs.read_text(layout.manifest_path(7)))
     assert len(shard["jobs"]) == 500  # a worker reads only its 500 entries

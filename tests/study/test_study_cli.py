@@ -29,12 +29,12 @@ def test_create_worker_status_collect(
     assert main([*args, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert (info["job_count"], info["shard_count"], info["metadata"]) == (3, 2, {"who": "me"})
-    assert main(args) == 1  # refuses the existing study
+    assert main(args) == 2  # refuses the existing study (bad input: exit 2)
     assert "already exists" in capsys.readouterr().err
 
     assert main(["worker", study_url, "--index", "1", "--count", "2", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["succeeded"] == 1
-    assert main(["worker", study_url, "--index", "2", "--count", "2"]) == 1
+    assert main(["worker", study_url, "--index", "2", "--count", "2"]) == 2
     assert "out of range" in capsys.readouterr().err
 
     assert main(["study", "status", study_url, "--json"]) == 0

@@ -157,7 +157,7 @@ sampling: {{method: lhs, samples: 5, seed: 11}}
     ]
     assert as_json[0]["parameter"] == "lighting_w_m2"
     wrong = _cli("sensitivity", str(store), "--target", "energy")
-    assert wrong.returncode == 1 and "no column 'energy'" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert wrong.returncode == 2 and "no column 'energy'" in wrong.stderr and "Traceback" not in wrong.stderr
 
 
 @pytest.mark.slow
@@ -196,7 +196,7 @@ def test_batch_sweep_and_study_create_jobs_json(models_dir: Path, chicago_epw: P
         "study", "create", str(tmp_path / "piloted"), "--sweep", str(sweep_file), "--pilot",
         "--variable", "Zone Imaginary Temperature",
     )  # fmt: skip
-    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "does not report ['Zone Imaginary Temperature']" in refused.stderr
     assert not (tmp_path / "piloted").exists() or not any((tmp_path / "piloted").iterdir())
     out = tmp_path / "batch"

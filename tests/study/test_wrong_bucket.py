@@ -42,7 +42,7 @@ def test_cli_names_the_missing_bucket(
 def test_cli_in_a_real_bucket_without_a_study(
     s3_bucket: str, store_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["study", "status", f"s3://{s3_bucket}/nothing-here"]) == 1
+    assert main(["study", "status", f"s3://{s3_bucket}/nothing-here"]) == 2
     assert "no study at" in capsys.readouterr().err
 
 

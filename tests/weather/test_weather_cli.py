@@ -65,9 +65,9 @@ def test_download(
 
 
 def test_download_unknown_station(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["weather", "download", "qqqzzzxxx", "--cache-dir", str(tmp_path)]) == 1
+    assert main(["weather", "download", "qqqzzzxxx", "--cache-dir", str(tmp_path)]) == 2
     assert "no weather station matches 'qqqzzzxxx'" in capsys.readouterr().err
-    assert main(["weather", "download", "725300", "--dataset", "TMY3", "--cache-dir", str(tmp_path)]) == 1
+    assert main(["weather", "download", "725300", "--dataset", "TMY3", "--cache-dir", str(tmp_path)]) == 2
     assert "has no 'TMY3' weather file" in capsys.readouterr().err
 
 

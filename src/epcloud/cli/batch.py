@@ -14,13 +14,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from epcloud.batch import BatchResult, SimulationJob, simulate_batch
-from epcloud.errors import EpcloudError
+from epcloud.cli.inputs import resolve_weathers
+from epcloud.cli.output import print_jsonl
+from epcloud.errors import UsageError
 
 _MODEL_SUFFIXES = (".idf", ".epjson")
 _SWEEP_SUFFIXES = (".json", ".csv")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "batch",
         help="run many simulations in parallel",
@@ -33,7 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="folder of .idf/.epJSON models, or a table (.json/.csv) of Shoebox parameters",
     )
     parser.add_argument("--sweep", help="a sweep file (.yaml/.json): model, weather, parameters, sampling")
-    parser.add_argument("-w", "--weather", action="append", default=[], help="weather file (repeatable)")
+    parser.add_argument(
+        "-w",
+        "--weather",
+        action="append",
+        default=[],
+        help="weather file, bundled file name or station term such as chicago (repeatable)",
+    )
     parser.add_argument(
         "-o", "--output", help="folder or store URL such as s3://bucket/prefix (default: ./batch-<source>)"
     )
@@ -55,21 +63,41 @@ def _number(text: str) -> float | int:
 
 def _sweep_rows(path: Path) -> list[dict[str, Any]]:
     if path.suffix.lower() == ".json":
-        rows = json.loads(path.read_text("utf-8"))
+        try:
+            rows = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             hint = (
                 " (a sweep file with model/parameters/sampling is read with --sweep)"
                 if isinstance(rows, dict)
                 else ""
             )
-            raise ValueError(
+            raise UsageError(
                 f"{path}: expected a JSON list of Shoebox parameter rows (one per simulation){hint}"
             )
         return rows
     with path.open(newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     cells = [{k.strip(): v for k, v in row.items() if v not in ("", None)} for row in table]
-    return [{k: v if k == "label" else _number(v) for k, v in row.items()} for row in cells]
+    rows = []
+    for index, row in enumerate(cells, start=1):  # row 1 is the first data row (line 2 of the file)
+        try:
+            rows.append({k: v if k == "label" else _number(v) for k, v in row.items()})
+        except ValueError:
+            bad = next(k for k, v in row.items() if k != "label" and not _is_number(v))
+            raise UsageError(
+                f"{path} row {index} (line {index + 1}), column {bad}: {row[bad]!r} is not a number"
+            ) from None
+    return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _sweep_models(path: Path) -> list[tuple[str, str]]:
@@ -78,20 +106,24 @@ def _sweep_models(path: Path) -> list[tuple[str, str]]:
 
     known = {f.name for f in fields(Shoebox)}
     models = []
-    for index, row in enumerate(_sweep_rows(path)):
+    for index, row in enumerate(_sweep_rows(path), start=1):  # row 1 is the first data row
         params = dict(row)
         label = str(params.pop("label", f"row-{index:04d}"))
         unknown = sorted(set(params) - known)
         if unknown:
-            raise ValueError(f"{path} row {index}: unknown parameters {unknown}; Shoebox has {sorted(known)}")
-        models.append((label, Shoebox(**params).to_idf()))
+            raise UsageError(f"{path} row {index}: unknown parameters {unknown}; Shoebox has {sorted(known)}")
+        try:
+            models.append((label, Shoebox(**params).to_idf()))
+        except (TypeError, ValueError) as exc:
+            said = str(exc).replace("Shoebox.", "column ")  # the file's words, not the API's
+            raise UsageError(f"{path} row {index}: {said}") from exc
     return models
 
 
 def _folder_models(path: Path) -> list[tuple[str, str]]:
     found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _MODEL_SUFFIXES)
     if not found:
-        raise ValueError(f"{path} holds no .idf or .epJSON models")
+        raise UsageError(f"{path} holds no .idf or .epJSON models")
     return [(p.stem, str(p)) for p in found]
 
 
@@ -117,8 +149,12 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
         models = _sweep_models(source)
     else:
         hint = "; read sweep files with --sweep FILE" if source.suffix.lower() in (".yaml", ".yml") else ""
-        raise ValueError(f"{source} is neither a folder of models nor a .json/.csv Shoebox table{hint}")
-    weathers: list[str | None] = list(args.weather) or [None]
+        what = "does not exist" if not source.exists() else "is neither a folder of models nor a .json/.csv"
+        raise UsageError(
+            f"{source} {what}; give a folder of .idf/.epJSON models or a table (.csv/.json) of Shoebox "
+            f"parameters{hint}"
+        )
+    weathers: list[str | None] = resolve_weathers(args.weather, args.energyplus, quiet=args.json) or [None]
     jobs = []
     for label, model in models:
         for weather in weathers:
@@ -158,11 +194,7 @@ def _run(args: argparse.Namespace) -> int:
         from epcloud.storage import open_fs
 
         fs, root = open_fs(output), None
-    try:
-        jobs = build_jobs(args, root)
-    except (ValueError, TypeError, OSError, EpcloudError) as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return 2
+    jobs = build_jobs(args, root)
     batch = simulate_batch(
         jobs,
         max_workers=args.max_workers,
@@ -174,9 +206,10 @@ def _run(args: argparse.Namespace) -> int:
     with batch:
         if args.json:
             for row in batch.rows():
-                print(json.dumps(row))
+                print_jsonl(row)
         else:
             print_failures(console, batch)
+            console.print(f"outputs in {escape(fs.url() if fs is not None else str(root))}", soft_wrap=True)
     return 0 if batch.all_succeeded else 1
 
 

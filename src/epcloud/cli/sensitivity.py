@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sensitivity",
         help="rank a sweep study's parameters for a result column",

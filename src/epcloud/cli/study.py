@@ -11,13 +11,13 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from epcloud.errors import WorkerInterrupted
+from epcloud.errors import UsageError, WorkerInterrupted
 from epcloud.study import ShardReport, Study
 
 _SIGTERM_EXIT = 143  # 128 + SIGTERM, what schedulers expect of a process stopped by SIGTERM
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     study = subparsers.add_parser(
         "study",
         help="create, run and collect a study in a store (the cloud workflow)",
@@ -38,7 +38,7 @@ def _store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", help="the study's location: s3://bucket/prefix or a folder")
 
 
-def _add_create(commands: argparse._SubParsersAction) -> None:
+def _add_create(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "create",
         help="write a study to a store",
@@ -72,7 +72,7 @@ def _add_create(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_create)
 
 
-def _add_run(commands: argparse._SubParsersAction) -> None:
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("run", help="run every pending job of a study on this machine")
     _store(parser)
     parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
@@ -80,7 +80,7 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def _add_worker(commands: argparse._SubParsersAction, name: str) -> None:
+def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     parser = commands.add_parser(
         name,
         help="run this array child's shard of a study",
@@ -100,8 +100,13 @@ def _add_worker(commands: argparse._SubParsersAction, name: str) -> None:
     parser.set_defaults(func=_worker)
 
 
-def _add_status(commands: argparse._SubParsersAction, name: str) -> None:
-    parser = commands.add_parser(name, help="how many jobs are done, failed, running, pending")
+def _add_status(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    parser = commands.add_parser(
+        name,
+        help="how many jobs are done, failed, running, pending",
+        description="Count a study's jobs by state from one listing of the store; --watch refreshes "
+        "a progress bar until every job has finished.",
+    )
     _store(parser)
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     parser.add_argument(
@@ -110,8 +115,13 @@ def _add_status(commands: argparse._SubParsersAction, name: str) -> None:
     parser.set_defaults(func=_status)
 
 
-def _add_collect(commands: argparse._SubParsersAction, name: str) -> None:
-    parser = commands.add_parser(name, help="collect results into jobs.parquet and timeseries/")
+def _add_collect(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    parser = commands.add_parser(
+        name,
+        help="collect results into jobs.parquet and timeseries/",
+        description="Read every finished job's summary (only the new ones unless --full) into "
+        "jobs.parquet and timeseries/ in the study's store. Needs the tables extra.",
+    )
     _store(parser)
     parser.add_argument("--variable", action="append", help="only these requested series (repeatable)")
     parser.add_argument("--full", action="store_true", help="read every summary, not only new ones")
@@ -119,8 +129,13 @@ def _add_collect(commands: argparse._SubParsersAction, name: str) -> None:
     parser.set_defaults(func=_collect)
 
 
-def _add_rerun(commands: argparse._SubParsersAction, name: str) -> None:
-    parser = commands.add_parser(name, help="make failed or missing jobs pending again")
+def _add_rerun(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    parser = commands.add_parser(
+        name,
+        help="make failed or missing jobs pending again",
+        description="Delete the results of failed jobs (--failed) and/or select jobs with no result "
+        "(--missing) so workers run them again; --run runs them here now.",
+    )
     _store(parser)
     parser.add_argument("--failed", action="store_true", help="jobs whose run failed")
     parser.add_argument("--missing", action="store_true", help="jobs with no result yet")
@@ -135,7 +150,7 @@ def _metadata(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--metadata expects KEY=VALUE, got {pair!r}")
+            raise UsageError(f"--metadata expects KEY=VALUE, got {pair!r}", parameter="metadata")
         found[key] = value
     return found
 
@@ -143,13 +158,16 @@ def _metadata(pairs: list[str]) -> dict[str, str]:
 def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
     from epcloud.batch import SimulationJob
     from epcloud.cli.batch import _folder_models, _sweep_models, _sweep_rows
+    from epcloud.cli.inputs import resolve_weathers
 
     source = Path(args.source)
+    if not source.exists():
+        raise UsageError(f"{source} does not exist; give a folder of .idf/.epJSON models or a sweep file")
     if source.is_dir():
         models, rows = _folder_models(source), None
     else:
         models, rows = _sweep_models(source), _sweep_rows(source)
-    weathers: list[str | None] = list(args.weather) or [None]
+    weathers: list[str | None] = resolve_weathers(args.weather, quiet=args.json) or [None]
     jobs, params = [], []
     for index, (label, model) in enumerate(models):
         for weather in weathers:
@@ -192,14 +210,15 @@ def _json_jobs(path: Path) -> list[Any]:
 def _create(args: argparse.Namespace) -> int:
     from epcloud.study import Sweep
 
+    metadata = _metadata(args.metadata)  # bad input is refused before any model is built
     given = [name for name in ("source", "sweep", "jobs") if getattr(args, name)]
     if len(given) != 1:
-        raise SystemExit(
+        raise UsageError(
             "epcloud study create: give one of SOURCE (a folder of models), --sweep FILE or --jobs FILE"
         )
     common: dict[str, Any] = dict(
         overwrite=args.overwrite,
-        metadata=_metadata(args.metadata),
+        metadata=metadata,
         shard_size=args.shard_size,
         shard_count=args.shards,
         variables=args.variable,
@@ -217,25 +236,25 @@ def _create(args: argparse.Namespace) -> int:
         ]
         if used:
             where = "the sweep file" if args.sweep else "each job of the JSON file"
-            raise SystemExit(f"epcloud study create: {', '.join(used)} is set by {where}; remove it")
+            raise UsageError(f"epcloud study create: {', '.join(used)} is set by {where}; remove it")
     if args.sweep:
-        study = Study.create(args.store, Sweep.from_file(args.sweep), **common)
-    elif args.jobs:
-        try:
-            jobs = _json_jobs(Path(args.jobs))
-        except ValueError as exc:
-            raise SystemExit(f"epcloud study create: {exc}") from None
-        study = Study.create(args.store, jobs, **common)
+        sweep = Sweep.from_file(args.sweep)
+        with _working(f"writing the sweep {args.sweep} to {args.store}", args.json):
+            study = Study.create(args.store, sweep, **common)
     else:
-        if Path(args.source).suffix.lower() in (".yaml", ".yml"):
-            raise SystemExit(
-                f"epcloud study create: {args.source} looks like a sweep file; use --sweep {args.source}"
-            )
-        try:
+        if args.jobs:
+            try:
+                jobs, params = _json_jobs(Path(args.jobs)), None
+            except ValueError as exc:
+                raise UsageError(f"epcloud study create: {exc}") from None
+        else:
+            if Path(args.source).suffix.lower() in (".yaml", ".yml"):
+                raise UsageError(
+                    f"epcloud study create: {args.source} looks like a sweep file; use --sweep {args.source}"
+                )
             jobs, params = _jobs(args)
-        except ValueError as exc:
-            raise SystemExit(f"epcloud study create: {exc}") from None
-        study = Study.create(args.store, jobs, parameters=params, **common)
+        with _working(f"writing {len(jobs)} jobs to {args.store}", args.json):
+            study = Study.create(args.store, jobs, parameters=params, **common)
     if args.json:
         print(study.info.to_json())
     else:
@@ -248,7 +267,19 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(report: ShardReport, as_json: bool) -> None:
+def _working(what: str, quiet: bool) -> Any:
+    """A spinner saying what is being done (on a terminal's stderr; nothing with --json or when piped)."""
+    import contextlib
+
+    from epcloud.cli.output import err
+
+    console = err()
+    if quiet or not console.is_terminal:
+        return contextlib.nullcontext()
+    return console.status(escape(what) + " ...")
+
+
+def _report(report: ShardReport, as_json: bool, url: str) -> None:
     data = {
         "shards": list(report.shards),
         "succeeded": report.succeeded,
@@ -257,21 +288,24 @@ def _report(report: ShardReport, as_json: bool) -> None:
         "pending": report.pending,
         "stolen": report.stolen,
         "wall_seconds": round(report.wall_seconds, 2),
+        "store": url,
     }
     if as_json:
         print(json.dumps(data))
     else:
         Console().print(
             f"{report.succeeded} succeeded, {report.failed} failed, {report.skipped} already done "
-            f"in {report.wall_seconds:.1f} s",
+            f"in {report.wall_seconds:.1f} s; results in {escape(url)} (`epcloud collect` gathers them)",
             highlight=False,
             soft_wrap=True,
         )
 
 
 def _run(args: argparse.Namespace) -> int:
-    _report(Study.open(args.store).run(max_workers=args.max_workers), args.json)
-    return 0
+    study = Study.open(args.store)
+    report = study.run(max_workers=args.max_workers, progress=None if args.json else "rich")
+    _report(report, args.json, study.url)
+    return 0 if report.failed == 0 else 1
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -281,14 +315,19 @@ def _worker(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         try:
             report = study.run_shard(
-                args.index, args.count, max_workers=args.max_workers, stop=stop, steal=args.steal
+                args.index,
+                args.count,
+                max_workers=args.max_workers,
+                stop=stop,
+                steal=args.steal,
+                progress=None if args.json else "rich",
             )
         except WorkerInterrupted as exc:
             message = f"[yellow]stopped:[/] {escape(str(exc))}"
             Console(stderr=True).print(message, highlight=False, soft_wrap=True)
             return _SIGTERM_EXIT
-    _report(report, args.json)
-    return 0
+    _report(report, args.json, study.url)
+    return 0 if report.failed == 0 else 1
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -298,7 +337,9 @@ def _status(args: argparse.Namespace) -> int:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns) as bar:
+        from epcloud.cli.output import err
+
+        with Progress(*columns, console=err()) as bar:
             task = bar.add_task("done", total=status.total)
             while True:
                 counts = status.to_dict()
@@ -346,7 +387,8 @@ def _sweep_line(sweep: dict[str, Any]) -> str:
 
 def _collect(args: argparse.Namespace) -> int:
     study = Study.open(args.store)
-    tables = study.collect(args.variable, full=args.full)
+    with _working(f"collecting the results of {study.info.job_count} jobs", args.json):
+        tables = study.collect(args.variable, full=args.full)
     counts = tables.jobs["status"].value_counts().to_dict()
     where = study.fs.url("jobs.parquet")
     data = {
@@ -369,7 +411,7 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _rerun(args: argparse.Namespace) -> int:
     if not args.failed and not args.missing:
-        raise SystemExit("epcloud rerun: choose --failed and/or --missing")
+        raise UsageError("epcloud rerun: choose --failed and/or --missing (see epcloud rerun --help)")
     study = Study.open(args.store)
     report = study.rerun(failed=args.failed, missing=args.missing, run=args.run, max_workers=args.max_workers)
     if args.json:
@@ -379,5 +421,5 @@ def _rerun(args: argparse.Namespace) -> int:
             f"{len(report.selected)} jobs selected, {len(report.cleared)} results cleared", highlight=False
         )
     if report.ran is not None:
-        _report(report.ran, args.json)
+        _report(report.ran, args.json, study.url)
     return 0

@@ -40,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     nearest.add_argument("--json", action="store_true", help="print the stations as JSON")
     nearest.set_defaults(func=_nearest)
 
+    bundled = commands.add_parser(
+        "bundled",
+        help="the weather files bundled with the engine (usable as `-w NAME`)",
+        description="List the EPW files the EnergyPlus engine ships, with their stations. `run`, `batch` "
+        "and `study create` take one by file name or by a term matching one station: `-w chicago`.",
+    )
+    bundled.add_argument("--energyplus", metavar="PATH", help="EnergyPlus executable or installation folder")
+    bundled.add_argument("--json", action="store_true", help="print the files as JSON")
+    bundled.set_defaults(func=_bundled)
+
     download = commands.add_parser("download", help="download a station's weather files into the cache")
     download.add_argument("station", nargs="+", help="a WMO number, a file name or a search query")
     download.add_argument("--dataset", help="a specific file of the station, e.g. TMYx.2009-2023")
@@ -73,11 +83,46 @@ def _search(args: argparse.Namespace) -> int:
     if not results:
         Console(stderr=True).print(f"no weather station matches {escape(query)!r}")
         return 1
-    table = _station_table(f"Stations matching {escape(query)!r}")
-    table.add_column("Match", justify="right")
+    table = _station_table(f"Stations matching {escape(query)!r}, best first")
+    table.add_column("Matched on")
     for result in results:
-        table.add_row(*_station_cells(result.station), f"{result.score:g} {result.matched}")
+        table.add_row(*_station_cells(result.station), escape(result.matched))
     Console().print(table)
+    return 0
+
+
+def _bundled(args: argparse.Namespace) -> int:
+    from epcloud.cli.inputs import bundled_weather
+
+    found = bundled_weather(args.energyplus)
+    if args.json:
+        rows = [
+            {
+                "file": w.path.name,
+                "path": str(w.path),
+                "station": w.station,
+                "wmo": w.wmo,
+                "source": w.source,
+                "latitude": w.latitude,
+                "longitude": w.longitude,
+            }
+            for w in found
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not found:
+        Console(stderr=True).print("the engine bundles no weather files")
+        return 1
+    table = Table(title="Weather files bundled with the engine")
+    table.add_column("File", overflow="fold", ratio=3)
+    table.add_column("Station", ratio=2)
+    table.add_column("WMO", no_wrap=True)
+    for w in found:
+        table.add_row(escape(w.path.name), escape(w.station), w.wmo)
+    console = Console()
+    console.print(table)
+    console.print(f"in {escape(str(found[0].path.parent))}", soft_wrap=True, highlight=False)
+    Console(stderr=True).print("use one as `-w FILE`, or by a word of its station: `-w chicago`")
     return 0
 
 
@@ -102,7 +147,13 @@ def _nearest(args: argparse.Namespace) -> int:
 
 def _download(args: argparse.Namespace) -> int:
     station = _resolve(StationIndex.load(), " ".join(args.station), args.dataset)
-    files = WeatherDownloader(cache_dir=args.cache_dir, base_url=args.base_url).download(station)
+    downloader = WeatherDownloader(cache_dir=args.cache_dir, base_url=args.base_url)
+    progress = Console(stderr=True)
+    if args.json or not progress.is_terminal:
+        files = downloader.download(station)
+    else:
+        with progress.status(f"downloading the weather files of {escape(station.display_name)} ..."):
+            files = downloader.download(station)
     if args.json:
         print(json.dumps(_files_dict(files), indent=2))
         return 0

@@ -135,13 +135,21 @@ def _remove_matching(path: Path, prefix: str) -> None:
 
 
 @contextlib.contextmanager
-def removed_on_error(folder: RunFolder) -> Iterator[None]:
-    """Remove a temporary run folder if what follows fails or is cancelled."""
+def removed_on_error(folder: RunFolder, *, copies: bool = False) -> Iterator[None]:
+    """Remove a temporary run folder if what follows fails or is cancelled.
+
+    With ``copies`` (what follows only copies files that exist elsewhere, e.g. from a cache), a user's
+    folder is also put back as it was: the files added to it are removed, so a retry finds it ready.
+    """
     try:
         yield
     except BaseException:
         if folder.temporary:
             shutil.rmtree(folder.path, ignore_errors=True)
+        elif copies:
+            for name in folder.outputs():
+                (folder.path / name).unlink(missing_ok=True)
+            (folder.path / STATUS_FILENAME).unlink(missing_ok=True)
         raise
 
 

@@ -224,7 +224,7 @@ def _fetch_cached(
     reuse_dir: bool = False,
 ) -> SimulationResult:
     folder = open_run_folder(output_dir, prefix, reuse=reuse_dir)
-    with removed_on_error(folder):
+    with removed_on_error(folder, copies=True):
         cache.fetch(entry, folder.path)
         log.info("cache hit %s: outputs in %s", entry.key[:12], folder.path)
         status = RunStatus.from_json((folder.path / STATUS_FILENAME).read_text("utf-8"))

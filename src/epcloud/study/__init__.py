@@ -16,6 +16,7 @@ from epcloud.study.worker import ShardReport, resolve_shards, run_entries, run_o
 
 if TYPE_CHECKING:
     from epcloud.batch.jobs import SimulationJob
+    from epcloud.batch.runner import ProgressDisplay
     from epcloud.results.simulation_result import SimulationResult
     from epcloud.run.prepare import EngineInput
     from epcloud.storage import FileSystem
@@ -124,11 +125,13 @@ class Study:
         energyplus: EngineInput = None,
         stop: threading.Event | None = None,
         steal: bool = False,
+        progress: ProgressDisplay = None,
     ) -> ShardReport:
         """Run this worker's shard(s): ``index`` of ``count`` (default: from the array job environment).
 
         Done jobs are skipped; setting ``stop`` kills running engines and leaves their jobs pending.
         With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
+        ``progress="rich"`` shows a progress bar of the shard's jobs on stderr.
         """
         shards = resolve_shards(index, count, self.info.shard_count)
         self.fs.check_writable()  # before any engine starts
@@ -141,6 +144,7 @@ class Study:
             energyplus=energyplus,
             stop=stop,
             shards=shards,
+            progress=progress,
         )
         if not steal:
             return report
@@ -157,15 +161,29 @@ class Study:
         )
 
     def run(
-        self, executor: object = None, *, max_workers: int | None = None, energyplus: EngineInput = None
+        self,
+        executor: object = None,
+        *,
+        max_workers: int | None = None,
+        energyplus: EngineInput = None,
+        progress: ProgressDisplay = None,
     ) -> ShardReport:
-        """Run every pending job: here on all cores, or on an Executor / Dask client (one task per job)."""
+        """Run every pending job: here on all cores, or on an Executor / Dask client (one task per job).
+
+        ``progress="rich"`` shows a progress bar on stderr when the jobs run here.
+        """
         self.fs.check_writable()  # before any engine starts, here or on the cluster
         if executor is not None:
             return run_on_executor(self.fs, self.info, executor, energyplus)
         shards = tuple(range(self.info.shard_count))
         return run_entries(
-            self.fs, self.info, self.entries(), max_workers=max_workers, energyplus=energyplus, shards=shards
+            self.fs,
+            self.info,
+            self.entries(),
+            max_workers=max_workers,
+            energyplus=energyplus,
+            shards=shards,
+            progress=progress,
         )
 
     def collect(self, variables: Iterable[str] | None = None, *, full: bool = False) -> StudyTables:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from epcloud._version import __version__
 from epcloud.batch.executors import run_job, submitter
 from epcloud.batch.jobs import SimulationJob
-from epcloud.batch.runner import usable_cpus
+from epcloud.batch.runner import ProgressDisplay, progress_display, usable_cpus
 from epcloud.errors import (
     ShardIndexError,
     StorageNotFoundError,
@@ -37,6 +37,7 @@ from epcloud.errors import (
     StudyInputError,
     WorkerInterrupted,
 )
+from epcloud.progress import ProgressEvent, RichBatchProgress, SafeCallback
 from epcloud.run.process import RunningProcesses
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
@@ -234,6 +235,7 @@ class _JobRunner:
     running: RunningProcesses
     stop: threading.Event
     worker: str
+    events: SafeCallback | None = None
 
     def __call__(self, entry: JobEntry, stale: Sequence[str] = ()) -> Finished | None:
         """The stored job; None when stopped (the job stays pending)."""
@@ -259,7 +261,10 @@ class _JobRunner:
             extra_args=entry.flags.get("extra_args") or None,
             **flags,
         )
-        result = run_job(job, fs=None, cache=None, energyplus=self.energyplus, running=self.running)
+        on_line = self.events.line_handler(entry.index, job.label) if self.events is not None else None
+        result = run_job(
+            job, fs=None, cache=None, energyplus=self.energyplus, running=self.running, on_line=on_line
+        )
         try:
             if self.stop.is_set():  # killed by the stop, or finished just as it came: redo it later
                 return None
@@ -347,6 +352,13 @@ def write_digests(fs: FileSystem, finished: Sequence[Finished]) -> None:
         )
 
 
+def _show_done(display: RichBatchProgress, outcome: Finished) -> None:
+    entry = outcome.entry
+    display.job_done(entry.index, outcome.success)
+    state = "succeeded" if outcome.success else "failed"
+    display.on_event(ProgressEvent("done", state, None, 100.0, entry.index, entry.label or entry.id))
+
+
 def run_entries(
     fs: FileSystem,
     info: StudyInfo,
@@ -356,8 +368,11 @@ def run_entries(
     energyplus: EngineInput = None,
     stop: threading.Event | None = None,
     shards: tuple[int, ...] = (),
+    progress: ProgressDisplay = None,
 ) -> ShardReport:
     """Run the entries not yet done, ``max_workers`` (default: usable CPUs) at a time.
+
+    ``progress="rich"`` shows a progress bar of the jobs to run on stderr (done, failed, running, ETA).
 
     Raises `WorkerInterrupted` when ``stop`` is set: running engines are killed, their jobs stay pending.
     """
@@ -372,8 +387,13 @@ def run_entries(
     finished: list[Finished] = []
     errors: list[BaseException] = []
     workers = min(max_workers or usable_cpus(), len(todo))
-    with tempfile.TemporaryDirectory(prefix="epcloud-worker-") as workdir:
-        runner = _JobRunner(fs, info, inputs, Path(workdir), energyplus, running, stop, worker_name())
+    display = progress_display(progress, len(todo))
+    events = SafeCallback(display.on_event) if display is not None else None
+    with (
+        tempfile.TemporaryDirectory(prefix="epcloud-worker-") as workdir,
+        display if display is not None else contextlib.nullcontext(),
+    ):
+        runner = _JobRunner(fs, info, inputs, Path(workdir), energyplus, running, stop, worker_name(), events)
         pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epcloud-worker")
         futures = {pool.submit(runner, entry, stale): entry for entry, stale in todo}
         try:
@@ -389,6 +409,8 @@ def run_entries(
                         continue
                     if outcome is not None:
                         finished.append(outcome)
+                        if display is not None:
+                            _show_done(display, outcome)
         except BaseException:
             stop.set()
             raise
