@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from epcloud.study.create import create_study
 from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, read_shard, read_study
-from epcloud.study.worker import ShardReport, resolve_shards, run_entries, run_on_executor
+from epcloud.study.worker import ShardReport, resolve_slice, run_entries, run_on_executor
 
 if TYPE_CHECKING:
     from epcloud.batch.jobs import SimulationJob
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from epcloud.study.study_status import RerunReport, StudyStatus
 
 __all__ = ["JobEntry", "ShardReport", "Study", "StudyInfo", "VariableRequest"]
+
+log = logging.getLogger(__name__)
 
 
 def _as_fs(url_or_fs: str | os.PathLike[str] | FileSystem, options: Mapping[str, Any]) -> FileSystem:
@@ -106,11 +109,21 @@ class Study:
     ) -> ShardReport:
         """Run this worker's shard(s): ``index`` of ``count`` (default: from the array job environment).
 
-        Done jobs are skipped; setting ``stop`` kills running engines and leaves their jobs pending.
-        With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
+        Any ``count >= 1`` works: more workers than shards split a shard's jobs, and a worker left
+        without jobs logs it and returns an empty report. Done jobs are skipped; setting ``stop`` kills
+        running engines and leaves their jobs pending. With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
         """
-        shards = resolve_shards(index, count, self.info.shard_count)
-        entries = [entry for shard in shards for entry in read_shard(self.fs, shard)]
+        part = resolve_slice(index, count, self.info.shard_count)
+        shards = part.shards
+        entries = part.select([entry for shard in shards for entry in read_shard(self.fs, shard)])
+        if not entries and part.parts > 1:
+            log.warning(
+                "nothing to do: shard %d has fewer jobs than the %d workers sharing it (this is part %d)",
+                shards[0],
+                part.parts,
+                part.part,
+            )
+            return ShardReport(shards)
         report = run_entries(
             self.fs,
             self.info,
@@ -124,8 +137,13 @@ class Study:
             return report
         from epcloud.study.steal import steal_pending
 
-        stolen = steal_pending(
-            self.fs, self.info, own=shards, max_workers=max_workers, energyplus=energyplus, stop=stop
+        stolen = steal_pending(  # a shard split between workers is not this worker's alone
+            self.fs,
+            self.info,
+            own=shards if part.parts == 1 else (),
+            max_workers=max_workers,
+            energyplus=energyplus,
+            stop=stop,
         )
         return dataclasses.replace(
             report,

@@ -53,8 +53,10 @@ __all__ = [
     "INDEX_VARIABLES",
     "Finished",
     "ShardReport",
+    "WorkerSlice",
     "lease_text",
     "resolve_shards",
+    "resolve_slice",
     "run_entries",
     "run_on_executor",
     "stop_on_signals",
@@ -89,22 +91,53 @@ class ShardReport:
         return self.succeeded + self.failed
 
 
-def resolve_shards(
+@dataclass(frozen=True)
+class WorkerSlice:
+    """The jobs one worker of an array runs: whole ``shards``, or part ``part`` of ``parts`` of one shard.
+
+    With fewer workers than shards a worker takes several shards; with more, the workers of one shard
+    split its jobs by position (``part``, ``part + parts``...), the same split on every retry.
+    """
+
+    shards: tuple[int, ...]
+    part: int = 0
+    parts: int = 1
+
+    def select(self, entries: Sequence[JobEntry]) -> list[JobEntry]:
+        """This worker's entries of its shards' ``entries`` (in job order)."""
+        mine = sorted((e for e in entries if e.shard in self.shards), key=lambda e: e.index)
+        if self.parts == 1:
+            return mine
+        return mine[self.part :: self.parts]
+
+
+def _index_from_environment(env: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """(index, array size or None) from the first array-job variable set."""
+    for name in INDEX_VARIABLES:
+        if env.get(name, "").strip():
+            try:
+                index = int(env[name])
+            except ValueError as exc:
+                raise ShardIndexError(f"{name}={env[name]!r} is not a whole number") from exc
+            size = None
+            if name == "SLURM_ARRAY_TASK_ID":
+                index -= int(env.get("SLURM_ARRAY_TASK_MIN", "0") or 0)
+                if env.get("SLURM_ARRAY_TASK_COUNT", "").strip().isdigit():
+                    size = int(env["SLURM_ARRAY_TASK_COUNT"])
+            log.info("shard index %d from %s", index, name)
+            return index, size
+    return None, None
+
+
+def resolve_slice(
     index: int | None, count: int | None, shard_count: int, environ: Mapping[str, str] | None = None
-) -> tuple[int, ...]:
-    """The shards worker ``index`` of ``count`` runs: ``index``, ``index + count``...; validated."""
+) -> WorkerSlice:
+    """What worker ``index`` of ``count`` runs (any ``count >= 1``); the index may come from the
+    array-job environment, the count defaults to the study's shards."""
     env = os.environ if environ is None else environ
+    size = None
     if index is None:
-        for name in INDEX_VARIABLES:
-            if env.get(name, "").strip():
-                try:
-                    index = int(env[name])
-                except ValueError as exc:
-                    raise ShardIndexError(f"{name}={env[name]!r} is not a whole number") from exc
-                if name == "SLURM_ARRAY_TASK_ID":
-                    index -= int(env.get("SLURM_ARRAY_TASK_MIN", "0") or 0)
-                log.info("shard index %d from %s", index, name)
-                break
+        index, size = _index_from_environment(env)
     if index is None:
         if shard_count == 1 or count == 1:
             index = 0
@@ -114,17 +147,26 @@ def resolve_shards(
                 f"the study has {shard_count} shards: give --index (or run as an array job, which "
                 f"sets one of {names})"
             )
-    count = shard_count if count is None else count
-    if count < 1 or count > shard_count:
-        raise ShardIndexError(
-            f"the array size must be between 1 and the study's {shard_count} shards, got {count}"
-        )
+    count = count if count is not None else size if size is not None else shard_count
+    if count < 1:
+        raise ShardIndexError(f"the array size (--count) must be at least 1, got {count}")
     if not 0 <= index < count:
+        hint = "" if index < 0 else f"; an array of more workers needs --count (at least {index + 1})"
         raise ShardIndexError(
             f"shard index {index} is out of range: the study has {shard_count} shards and the array "
-            f"{count} workers, so indexes run from 0 to {count - 1}"
+            f"{count} workers, so indexes run from 0 to {count - 1}{hint}"
         )
-    return tuple(range(index, shard_count, count))
+    if count <= shard_count:
+        return WorkerSlice(tuple(range(index, shard_count, count)))
+    shard = index % shard_count
+    return WorkerSlice((shard,), part=index // shard_count, parts=len(range(shard, count, shard_count)))
+
+
+def resolve_shards(
+    index: int | None, count: int | None, shard_count: int, environ: Mapping[str, str] | None = None
+) -> tuple[int, ...]:
+    """The shards worker ``index`` of ``count`` runs jobs of (see `resolve_slice`)."""
+    return resolve_slice(index, count, shard_count, environ).shards
 
 
 def study_jobs_state(fs: FileSystem, shard: int) -> dict[str, set[str]]:
