@@ -111,7 +111,8 @@ class Study:
 
         Any ``count >= 1`` works: more workers than shards split a shard's jobs, and a worker left
         without jobs logs it and returns an empty report. Done jobs are skipped; setting ``stop`` kills
-        running engines and leaves their jobs pending. With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
+        running engines and leaves their jobs pending. With ``steal``, the worker then runs the pending
+        jobs of dead shards (claimed by S3 leases).
         """
         part = resolve_slice(index, count, self.info.shard_count)
         shards = part.shards
