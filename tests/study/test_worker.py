@@ -72,10 +72,14 @@ def test_worker_writes_summary_then_marker_and_skips_done_jobs(study_fs: S3FileS
     assert (report.succeeded, report.failed, report.skipped) == (1, 1, 0)
     for entry in study.entries(1):
         mine = [k for k in order if k.startswith(entry.result_dir + "/") or f"/{entry.id}." in k]
-        assert mine[-2].endswith("/run-status.json")  # the done-marker is the last of the outputs,
+        attempt = json.loads(study_fs.read_text(layout.done_marker(1, entry.id)))["attempt"]
+        folder = layout.attempt_dir(1, entry.id, attempt)
+        assert mine[0] == layout.lease_path(entry.id) or mine[0].startswith(folder)
+        assert mine[-3] == f"{folder}/run-status.json"  # the attempt's status is the last of its outputs,
+        assert mine[-2] == layout.done_marker(1, entry.id)  # then the done-marker naming the attempt,
         assert mine[-1].startswith(f"done/shard-00001/{entry.id}.")  # then its done-index key
-        assert f"{entry.result_dir}/summary.json" in mine
-    summary = json.loads(study_fs.read_text(f"{study.entries(1)[0].result_dir}/summary.json"))
+        assert f"{folder}/summary.json" in mine
+    summary = json.loads(study_fs.read_text(f"{study.result(study.entries(1)[0].id).run_dir}/summary.json"))
     assert summary["status"] == "succeeded" and summary["values"]["meter/Electricity:Facility [GJ]"] > 0
     assert {s["variable"] for s in summary["series"]} == set(VARIABLES)
     broken = study.entries(1)[1]
@@ -166,7 +170,7 @@ def test_sigterm_stops_the_worker_and_leaves_the_job_pending(
     assert status.count("pending") >= 1 and status.count("running") == 0, status
     assert not study_fs.list_files(layout.LEASES)
     for job in status.jobs("succeeded"):  # whatever is done is complete
-        assert study_fs.exists(f"results/shard-00000/{job}/summary.json")
+        assert study_fs.exists(f"{study.result(job).run_dir}/summary.json")
 
     report = study.run_shard()
     assert report.ran == status.count("pending")

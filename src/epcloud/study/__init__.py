@@ -195,4 +195,9 @@ class Study:
         wanted = [e for e in self.entries() if e.id == job or e.index == job]
         if not wanted:
             raise ResultNotFoundError(f"no job {job!r} in {self!r}")
-        return SimulationResult.from_directory(wanted[0].result_dir, fs=self.fs)
+        from epcloud.study.worker import committed_dir
+
+        folder = committed_dir(self.fs, wanted[0])
+        if folder is None:
+            raise ResultNotFoundError(f"job {wanted[0].id} of {self!r} is not done yet: run a worker first")
+        return SimulationResult.from_directory(folder, fs=self.fs)
