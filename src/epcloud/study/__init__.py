@@ -106,13 +106,15 @@ class Study:
         energyplus: EngineInput = None,
         stop: threading.Event | None = None,
         steal: bool = False,
+        heartbeat: float | None = None,
     ) -> ShardReport:
         """Run this worker's shard(s): ``index`` of ``count`` (default: from the array job environment).
 
         Any ``count >= 1`` works: more workers than shards split a shard's jobs, and a worker left
         without jobs logs it and returns an empty report. Done jobs are skipped; setting ``stop`` kills
         running engines and leaves their jobs pending. With ``steal``, the worker then runs the pending
-        jobs of dead shards (claimed by S3 leases).
+        jobs of dead shards (claimed by leases). Leases are renewed every ``heartbeat`` seconds
+        (default: ``EPCLOUD_HEARTBEAT_SECONDS``, else 30); see docs/reliability.md.
         """
         part = resolve_slice(index, count, self.info.shard_count)
         shards = part.shards
@@ -133,6 +135,7 @@ class Study:
             energyplus=energyplus,
             stop=stop,
             shards=shards,
+            heartbeat=heartbeat,
         )
         if not steal:
             return report
@@ -145,6 +148,7 @@ class Study:
             max_workers=max_workers,
             energyplus=energyplus,
             stop=stop,
+            heartbeat=heartbeat,
         )
         return dataclasses.replace(
             report,

@@ -76,6 +76,7 @@ def steal_pending(
     max_workers: int | None,
     energyplus: EngineInput = None,
     stop: threading.Event | None = None,
+    heartbeat: float | None = None,
 ) -> ShardReport:
     """Run the orphaned jobs of dead shards, a round of claims at a time, until none is left."""
     totals = {"succeeded": 0, "failed": 0}
@@ -86,7 +87,14 @@ def steal_pending(
         batch = orphans[: max(1, (max_workers or 4) * 2)]
         log.info("stealing up to %d jobs of shards %s", len(batch), sorted({e.shard for e in batch}))
         report = run_entries(
-            fs, info, batch, max_workers=max_workers, energyplus=energyplus, stop=stop, wait_for_held=False
+            fs,
+            info,
+            batch,
+            max_workers=max_workers,
+            energyplus=energyplus,
+            stop=stop,
+            wait_for_held=False,
+            heartbeat=heartbeat,
         )
         totals["succeeded"] += report.succeeded
         totals["failed"] += report.failed

@@ -296,13 +296,17 @@ def run_entries(
     stop: threading.Event | None = None,
     shards: tuple[int, ...] = (),
     wait_for_held: bool = True,
+    heartbeat: float | None = None,
 ) -> ShardReport:
     """Run the entries not yet done, ``max_workers`` (default: usable CPUs) at a time.
 
     A job whose lease a live worker holds is that worker's: with ``wait_for_held`` this worker waits
     until it is done (skipped) or its lease goes stale (then runs it); else it is left to its holder.
+    Leases are renewed every ``heartbeat`` seconds (default: `heartbeat_seconds()`).
     Raises `WorkerInterrupted` when ``stop`` is set: running engines are killed, their jobs stay pending.
     """
+    if max_workers is not None and max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
     start = time.perf_counter()
     stop = stop or threading.Event()
     sweep_workdirs()
@@ -319,7 +323,7 @@ def run_entries(
     workers = min(max_workers or usable_cpus(), len(todo))
     workdir = make_workdir()
     try:
-        with LeaseKeeper(fs) as leases:
+        with LeaseKeeper(fs, heartbeat) as leases:
             runner = JobRunner(fs, info, inputs, workdir, energyplus, running, stop, worker_name(), leases)
             pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epcloud-worker")
             try:
