@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from epcloud.errors import WorkerInterrupted
+from epcloud.errors import StudyInputError, WorkerInterrupted
 from epcloud.study import ShardReport, Study
 
 _SIGTERM_EXIT = 143  # 128 + SIGTERM, what schedulers expect of a process stopped by SIGTERM
@@ -195,7 +195,15 @@ def _jobs(args: argparse.Namespace) -> tuple[list[Any], list[dict[str, Any]]]:
 
 
 def _create(args: argparse.Namespace) -> int:
-    jobs, params = _jobs(args)
+    source = Path(args.source)
+    if not source.exists():
+        raise StudyInputError(
+            f"{source} does not exist: give a folder of .idf/.epJSON models or a Shoebox sweep (.json/.csv)"
+        )
+    try:
+        jobs, params = _jobs(args)
+    except (ValueError, TypeError, OSError) as exc:  # the sweep's own message: file, row, parameter
+        raise StudyInputError(str(exc)) from exc
     study = Study.create(
         args.store,
         jobs,
