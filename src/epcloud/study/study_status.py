@@ -34,12 +34,14 @@ JOB_STATES = ("succeeded", "failed", "running", "pending")
 class StudyStatus:
     """The state of every job: succeeded or failed (done index), running (live lease), pending.
 
-    ``stale`` lists the pending jobs whose lease was left by a worker taken for dead.
+    ``stale`` lists the pending jobs whose lease was left by a worker taken for dead; ``leased`` every
+    job a live worker holds a lease of (a done one too: a late duplicate attempt, which rerun leaves be).
     """
 
     states: dict[str, str]
     done_keys: dict[str, list[str]] = field(default_factory=dict, repr=False)
     stale: list[str] = field(default_factory=list)
+    leased: set[str] = field(default_factory=set, repr=False)
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.states.values() if s == state)
@@ -72,21 +74,24 @@ def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None 
     fresh = heartbeat_seconds() * STALE_BEATS
     states: dict[str, str] = {}
     stale: list[str] = []
+    leased: set[str] = set()
     for entry in entries:
         keys = sorted(done.get(entry.id, []), key=lambda info: info.mtime or 0.0)
         lease = leases.get(layout.lease_path(entry.id))
+        alive = lease is not None and _alive(fs, lease, now, fresh)
+        if alive:
+            leased.add(entry.id)
         if keys:
             parts = layout.split_done_path(keys[-1].path)
             states[entry.id] = parts[2] if parts else "failed"
-        elif lease is not None and _alive(fs, lease, now, fresh):
+        elif alive:
             states[entry.id] = "running"
         else:
             states[entry.id] = "pending"
             if lease is not None:
                 stale.append(entry.id)
-    return StudyStatus(
-        states, {job: [info.path for info in infos] for job, infos in done.items()}, sorted(stale)
-    )
+    done_keys = {job: [info.path for info in infos] for job, infos in done.items()}
+    return StudyStatus(states, done_keys, sorted(stale), leased)
 
 
 def _alive(fs: FileSystem, lease: FileInfo, now: float, fresh: float) -> bool:
@@ -134,6 +139,10 @@ def rerun_jobs(
     entries = {entry.id: entry for entry in study.entries()}
     status = study_status(study.fs, list(entries.values()))
     cleared = status.jobs("failed") if failed else []
+    busy = [job for job in cleared if job in status.leased]
+    if busy:  # a worker is running it again: clearing now could strand that attempt's commit
+        log.warning("not clearing %d failed jobs a worker is running right now: %s", len(busy), busy)
+        cleared = [job for job in cleared if job not in status.leased]
     selected = sorted(cleared + (status.jobs("pending") if missing else []))
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(lambda job: _clear(study.fs, entries[job], status.done_keys[job]), cleared))
