@@ -53,6 +53,8 @@ HEARTBEAT_ENV = "EPCLOUD_HEARTBEAT_SECONDS"
 DEFAULT_HEARTBEAT = 30.0
 STALE_BEATS = 4
 """A lease not renewed for this many heartbeats is stale: its holder is taken for dead."""
+_LOCK_STRIPES = 256
+_THREAD_LOCK = threading.Lock()
 
 
 def heartbeat_seconds() -> float:
@@ -92,13 +94,18 @@ def _local_path(fs: FileSystem, path: str) -> Path | None:
 
 @contextlib.contextmanager
 def _local_lock(target: Path) -> Any:
-    """An exclusive lock for one local store file, across processes of this machine."""
-    import fcntl
-
+    """An exclusive lock for one local store file, across processes of this machine (one of a fixed set
+    of lock files, so the lock folder stays small however many jobs a study has)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one process's threads only
+        with _THREAD_LOCK:
+            yield
+        return
     folder = Path(tempfile.gettempdir()) / "epcloud-locks"
     folder.mkdir(exist_ok=True)
-    name = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:32]
-    with (folder / f"{name}.lock").open("a") as handle:
+    stripe = int(hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:8], 16) % _LOCK_STRIPES
+    with (folder / f"{stripe:03d}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
