@@ -85,7 +85,8 @@ def _folder_models(path: Path) -> list[tuple[str, str]]:
 def _job_folder(source: Path, name: str, root: str | None) -> str:
     """The output folder of job ``name``: always inside the output root, locally as in a store."""
     parts = Path(name).parts
-    if not parts or not name.strip() or Path(name).is_absolute() or "\\" in name or any(p in ("..", ".") for p in parts):
+    unsafe = not parts or not name.strip() or Path(name).is_absolute() or "\\" in name
+    if unsafe or any(part in ("..", ".") for part in parts):
         where = root if root is not None else "the output store"
         raise ValueError(
             f"{source}: label {name!r} would leave the output folder {where}; a label names a folder "
