@@ -134,3 +134,22 @@ def test_a_killed_workers_jobs_are_stale_at_once_and_a_stealer_takes_them(
     assert report["stolen"] >= 1 and report["succeeded"] == 4 + report["stolen"]
     assert study.status().to_dict() == {"total": 8, "succeeded": 8, "failed": 0, "running": 0, "pending": 0}
     assert not study_fs.list_files(layout.LEASES)
+
+
+def test_rerun_leaves_a_failed_job_a_live_worker_is_running_again(study_fs: S3FileSystem) -> None:
+    from epcloud.batch import SimulationJob
+    from epcloud.model import Shoebox
+
+    broken = Shoebox().to_idf().replace("Exterior Wall, Brick 100mm", "Exterior Wall, No Such Layer")
+    study = Study.create(
+        study_fs, [SimulationJob(broken, None, label=f"b{i}", design_day=True) for i in range(2)]
+    )
+    study.run_shard()
+    busy, idle = study.entries()
+    assert study.status().jobs("failed") == [busy.id, idle.id]
+    now = datetime.now(timezone.utc)
+    study_fs.write_text(layout.lease_path(busy.id), _foreign_lease(busy.id, now))  # a late duplicate
+    report = study.rerun(failed=True)
+    assert report.cleared == [idle.id]
+    assert study.status().states == {busy.id: "failed", idle.id: "pending"}
+    assert study_fs.exists(layout.done_marker(busy.shard, busy.id))
