@@ -313,6 +313,7 @@ class LeaseKeeper:
         self._held: dict[str, tuple[JobEntry, bytes, datetime]] = {}
         self._lost: set[str] = set()
         self._lock = threading.Lock()
+        self._writing: dict[str, threading.Lock] = {}  # per job: a renewal or the release, each in turn
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -333,8 +334,13 @@ class LeaseKeeper:
             return False
         with self._lock:
             self._held[entry.id] = (entry, body, datetime.now(timezone.utc))
+            self._writing.setdefault(entry.id, threading.Lock())
             self._lost.discard(entry.id)
         return True
+
+    def _writer(self, job: str) -> threading.Lock:
+        with self._lock:
+            return self._writing.setdefault(job, threading.Lock())
 
     def holds(self, job: str) -> bool:
         """False once a renewal found the lease taken over by another worker."""
@@ -343,32 +349,40 @@ class LeaseKeeper:
 
     def release(self, job: str) -> None:
         """Stop renewing the lease and delete it, if it is still this worker's."""
-        with self._lock:
-            held = self._held.pop(job, None)
-        if held is not None:
-            with contextlib.suppress(Exception):  # a lease left behind goes stale; never mask the result
-                remove_if(self.fs, layout.lease_path(job), held[1])
+        with self._writer(job):
+            with self._lock:
+                held = self._held.pop(job, None)
+                self._writing.pop(job, None)
+            if held is not None:
+                with contextlib.suppress(Exception):  # a lease left behind goes stale; never mask it
+                    remove_if(self.fs, layout.lease_path(job), held[1])
 
     def _loop(self) -> None:
         while not self._stop.wait(self.beat):
             with self._lock:
                 held = list(self._held.items())
-            for job, (entry, body, started) in held:
-                token = json.loads(body)["token"]
-                renewed = lease_body(entry, json.loads(body)["worker"], token, started, self.beat)
-                try:
-                    kept = replace_if(self.fs, layout.lease_path(job), renewed, body)
-                except Exception as exc:  # a missed beat is not fatal; STALE_BEATS give room for retries
-                    log.warning("job %s: lease renewal failed: %s", job, exc)
-                    continue
-                with self._lock:
-                    if job not in self._held:
-                        continue
-                    if kept:
-                        self._held[job] = (entry, renewed, started)
-                    else:
-                        log.warning("job %s: lease taken over by another worker", job)
-                        self._lost.add(job)
+            for job, _ in held:
+                with self._writer(job):
+                    self._renew(job)
+
+    def _renew(self, job: str) -> None:
+        with self._lock:
+            if job not in self._held:
+                return  # released meanwhile
+            entry, body, started = self._held[job]
+        doc = json.loads(body)
+        renewed = lease_body(entry, doc["worker"], doc["token"], started, self.beat)
+        try:
+            kept = replace_if(self.fs, layout.lease_path(job), renewed, body)
+        except Exception as exc:  # a missed beat is not fatal; STALE_BEATS give room for retries
+            log.warning("job %s: lease renewal failed: %s", job, exc)
+            return
+        with self._lock:
+            if kept:
+                self._held[job] = (entry, renewed, started)
+            else:
+                log.warning("job %s: lease taken over by another worker", job)
+                self._lost.add(job)
 
 
 def worker_name() -> str:
