@@ -5,7 +5,7 @@ study.json                              provenance, counts, requested variables 
 manifest/shard-00000.json               the jobs of one shard: a worker reads only its own
 inputs/models/<sha256>.idf              each distinct model once, content-addressed
 inputs/weather/<sha256>.epw             each distinct weather file once
-results/shard-00000/<job-id>/attempt-<token>/...   one attempt's outputs, summary.json, run-status.json last
+results/shard-00000/<job-id>/attempt-<id>/...      one attempt's outputs, summary.json, run-status.json last
 results/shard-00000/<job-id>/done.json   the done-marker: created once, names the attempt it commits
 done/shard-00000/<job-id>.<status>.<token>.json   a copy of the summary, written after the done-marker
 digests/shard-00000/<run-id>.json       the summaries of one worker run, in one object (for collect)

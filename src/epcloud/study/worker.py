@@ -1,7 +1,8 @@
 """Step 2: a worker runs its shard's pending jobs with every local core, each job's done-marker last.
 
-A job is done when ``run-status.json`` is in its result folder; its summary goes before it, so a worker
-killed at any moment never leaves a half result that looks done. Its done-index key follows it.
+A job is done when its done-marker exists (see `epcloud.study.attempt`): created once, after every
+output of the attempt it names, so a worker killed at any moment never leaves a half result that looks
+done. Its done-index key follows it. Which jobs a worker of an array runs is `resolve_slice`'s answer.
 On stop (SIGTERM) no job starts, running engines are killed and their jobs stay pending.
 """
 
