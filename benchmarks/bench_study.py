@@ -97,13 +97,21 @@ def make_study(fs: S3FileSystem, count: int) -> tuple[Study, dict[str, Any]]:
     return made["study"], row
 
 
+def _committed_folders(study: Study) -> list[str]:
+    """The attempt folder each job's done-marker commits."""
+    from epcloud.study.attempt import committed_dir
+
+    found = [committed_dir(study.fs, entry) for entry in study.entries()]
+    return [folder for folder in found if folder is not None]
+
+
 def epcloud_loop(study: Study) -> dict[str, Any]:
     """The sequential loop with epcloud's own from_directory (downloads each SQL, as idfkit does)."""
-    entries = study.entries()
+    folders = _committed_folders(study)  # where each done-marker points; read before the clock starts
 
     def loop() -> None:
-        for entry in entries:
-            with SimulationResult.from_directory(entry.result_dir, fs=study.fs) as result:
+        for folder in folders:
+            with SimulationResult.from_directory(folder, fs=study.fs) as result:
                 result.sql.get_tabular_data(**END_USES)
 
     return timed(study.fs, loop)  # type: ignore[arg-type]
@@ -112,7 +120,7 @@ def epcloud_loop(study: Study) -> dict[str, Any]:
 def idfkit_loop(python: Path, server: str, study: Study) -> dict[str, Any] | None:
     fs = study.fs
     assert isinstance(fs, S3FileSystem)
-    folders = [entry.result_dir for entry in study.entries()]
+    folders = _committed_folders(study)
     run = subprocess.run(
         [str(python), "-c", _IDFKIT_LOOP, server, fs.bucket, fs.prefix + "/", *folders],
         capture_output=True,

@@ -321,6 +321,10 @@ class StudyInputError(StudyError):
     """A study's model or weather object is missing from the store, or its content does not match."""
 
 
+class StudyVariableError(StudyError, ValueError):
+    """A series asked of a study that its creation did not request."""
+
+
 class ShardIndexError(StudyError, IndexError):
     """A worker's shard index (or array size) outside the study's shards."""
 

@@ -217,3 +217,47 @@ def test_epjson_top_level_must_be_an_object(schema: Schema, tmp_path: Path) -> N
     path.write_text(json.dumps([{"Zone": {}}]))
     with pytest.raises(EpJSONSyntaxError, match=rf"{path.name}, line 1: .*JSON object"):
         load_epjson(path, schema=schema)
+
+
+def test_a_big_junk_file_is_refused_from_its_first_lines(tmp_path: Path) -> None:
+    """200 MB of `word,word,N;` once took a minute and gigabytes; the first objects already tell."""
+    from epcloud.model.idf_parser import HEAD_CHARS
+
+    junk = tmp_path / "junk.idf"
+    line = b"word,word,12345;\n"
+    with junk.open("wb") as handle:
+        for _ in range(64):  # 64 x 4 HEAD_CHARS: far more than the glance reads
+            handle.write(line * (4 * HEAD_CHARS // len(line)))
+    reads: list[int] = []
+    real_read = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads.append(1)
+        return real_read(self)
+
+    import unittest.mock
+
+    with (
+        unittest.mock.patch.object(Path, "read_bytes", counting),
+        pytest.raises(UnknownObjectTypeError, match=r"junk\.idf, line 1: .*'word'"),
+    ):
+        load_idf(junk)
+    assert reads == []  # refused from its head, before the whole file was read
+
+
+def test_a_valid_big_model_still_loads(tmp_path: Path) -> None:
+    from epcloud.model.idf_parser import HEAD_CHARS
+
+    zones = "".join(f"Zone, Zone {i};\n" for i in range(HEAD_CHARS // 10))
+    path = tmp_path / "big.idf"
+    path.write_text(V + zones)
+    assert len(load_idf(path)["Zone"]) == HEAD_CHARS // 10
+
+
+@pytest.mark.parametrize("name", ["x.epJSON", "x.idf"])
+def test_epjson_given_to_load_idf_says_which_loader(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(json.dumps({"Version": {"Version 1": {"version_identifier": "25.2"}}}))
+    with pytest.raises(IDFSyntaxError, match=r"epJSON model, not IDF: open it with load_epjson\(\)"):
+        load_idf(path)
+    assert load_epjson(path).version is not None

@@ -9,7 +9,9 @@ import epcloud
 
 SRC = Path(epcloud.__file__).parent
 # The SDK's modules and a store's private attributes (its client, key mapping, PUT arguments).
-FORBIDDEN = re.compile(r"\b(?:aio)?botocore\b|\bboto3\b|\bfs\.client\b|\._key\(|\._put_args\b|\._copy_args\b")
+FORBIDDEN = re.compile(
+    r"^\s*(?:from|import)\s+(?:aio)?boto(?:core|3)\b|\bfs\.client\b|\._key\(|\._put_args\b|\._copy_args\b"
+)
 
 
 def _outside_storage() -> list[Path]:
@@ -34,5 +36,7 @@ def test_the_check_sees_an_offender() -> None:
         "fs.client.put_object(",
     ):
         assert FORBIDDEN.search(line), line
+    assert FORBIDDEN.search("    import boto3")
     assert not FORBIDDEN.search("self._keys = keys")
+    assert not FORBIDDEN.search('"boto3": "s3",  # a module name, e.g. for the extra it belongs to')
     assert _outside_storage(), "the package sources were not found"

@@ -14,6 +14,7 @@ from epcloud import Study
 from epcloud.errors import CorruptResultError
 from epcloud.storage import S3FileSystem
 from epcloud.study import layout
+from epcloud.study.worker import committed_dir
 from fixtures_s3 import count_requests
 
 
@@ -103,7 +104,8 @@ def test_corrupt_summary_is_a_clear_error_and_nothing_is_overwritten(ran_study: 
 
 def test_corrupt_run_status_of_a_job(ran_study: Study) -> None:
     entry = ran_study.entries()[0]
-    ran_study.fs.write_text(f"{entry.result_dir}/run-status.json", "{broken")
+    folder = committed_dir(ran_study.fs, entry)  # the attempt the job's done-marker commits
+    ran_study.fs.write_text(f"{folder}/run-status.json", "{broken")
     with pytest.raises(CorruptResultError, match=r"run-status\.json: not valid JSON"):
         ran_study.result(entry.id)
     assert json.loads(ran_study.fs.read_text(layout.STUDY_FILE))["job_count"] == 4

@@ -47,8 +47,7 @@ def test_shard_index_and_array_size_are_checked() -> None:
     assert resolve_shards(None, None, 1, {}) == (0,)
     with pytest.raises(ShardIndexError, match=r"index 4 is out of range.*from 0 to 3"):
         resolve_shards(4, None, 4, {})
-    with pytest.raises(ShardIndexError, match="between 1 and the study's 4 shards"):
-        resolve_shards(0, 8, 4, {})
+    assert resolve_shards(5, 8, 4, {}) == (1,)  # 8 workers share 4 shards: two on each
     with pytest.raises(ShardIndexError, match="give --index"):
         resolve_shards(None, None, 4, {})
     with pytest.raises(ShardIndexError, match="not a whole number"):
@@ -74,10 +73,14 @@ def test_worker_writes_summary_then_marker_and_skips_done_jobs(study_fs: S3FileS
     assert (report.succeeded, report.failed, report.skipped) == (1, 1, 0)
     for entry in study.entries(1):
         mine = [k for k in order if k.startswith(entry.result_dir + "/") or f"/{entry.id}." in k]
-        assert mine[-2].endswith("/run-status.json")  # the done-marker is the last of the outputs,
+        attempt = json.loads(study_fs.read_text(layout.done_marker(1, entry.id)))["attempt"]
+        folder = layout.attempt_dir(1, entry.id, attempt)
+        assert mine[0] == layout.lease_path(entry.id) or mine[0].startswith(folder)
+        assert mine[-3] == f"{folder}/run-status.json"  # the attempt's status is the last of its outputs,
+        assert mine[-2] == layout.done_marker(1, entry.id)  # then the done-marker naming the attempt,
         assert mine[-1].startswith(f"done/shard-00001/{entry.id}.")  # then its done-index key
-        assert f"{entry.result_dir}/summary.json" in mine
-    summary = json.loads(study_fs.read_text(f"{study.entries(1)[0].result_dir}/summary.json"))
+        assert f"{folder}/summary.json" in mine
+    summary = json.loads(study_fs.read_text(f"{study.result(study.entries(1)[0].id).run_dir}/summary.json"))
     assert summary["status"] == "succeeded" and summary["values"]["meter/Electricity:Facility [GJ]"] > 0
     assert {s["variable"] for s in summary["series"]} == set(VARIABLES)
     broken = study.entries(1)[1]
@@ -168,7 +171,7 @@ def test_sigterm_stops_the_worker_and_leaves_the_job_pending(
     assert status.count("pending") >= 1 and status.count("running") == 0, status
     assert not study_fs.list_files(layout.LEASES)
     for job in status.jobs("succeeded"):  # whatever is done is complete
-        assert study_fs.exists(f"results/shard-00000/{job}/summary.json")
+        assert study_fs.exists(f"{study.result(job).run_dir}/summary.json")
 
     report = study.run_shard()
     assert report.ran == status.count("pending")

@@ -127,6 +127,24 @@ def _folder_models(path: Path) -> list[tuple[str, str]]:
     return [(p.stem, str(p)) for p in found]
 
 
+def _job_folder(source: Path, name: str, root: str | None) -> str:
+    """The output folder of job ``name``: always inside the output root, locally as in a store."""
+    parts = Path(name).parts
+    unsafe = not parts or not name.strip() or Path(name).is_absolute() or "\\" in name
+    if unsafe or any(part in ("..", ".") for part in parts):
+        where = root if root is not None else "the output store"
+        raise ValueError(
+            f"{source}: label {name!r} would leave the output folder {where}; a label names a folder "
+            "inside it (no '..', '.', '\\' or absolute paths)"
+        )
+    if root is None:
+        return name
+    folder = Path(root, name).resolve()
+    if not folder.is_relative_to(Path(root).resolve()):  # a symlink inside the root pointing out
+        raise ValueError(f"{source}: label {name!r} resolves to {folder}, outside the output folder {root}")
+    return str(folder)
+
+
 def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob]:
     """One job per model and weather file; ``root`` is the local output folder (None for a store)."""
     if bool(args.source) == bool(getattr(args, "sweep", None)):
@@ -164,7 +182,7 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
                     model,
                     weather,
                     label=name,
-                    output_dir=f"{root}/{name}" if root is not None else name,
+                    output_dir=_job_folder(source, name, root),
                     annual=args.annual,
                     design_day=args.design_day,
                     timeout=args.timeout,

@@ -14,6 +14,8 @@ from typing import Any
 from epcloud.errors import (
     EpcloudError,
     StorageError,
+    StoragePathError,
+    UploadFailedError,
     UsageError,
     WeatherDownloadError,
     WeatherFileNotFoundError,
@@ -51,6 +53,7 @@ _FLAGS = {
     "max_concurrent": "--max-workers",
     "overwrite": "--overwrite",
     "readvars": "--readvars",
+    "reuse_dir": "--reuse-dir",
     "shard_count": "--shards",
     "shard_size": "--shard-size",
     "steal": "--steal",
@@ -208,6 +211,11 @@ def describe(exc: BaseException, command: str) -> CliError:
         return CliError("UsageError", message, EXIT_USAGE, {"usage": exc.usage.strip()})
     if isinstance(exc, WeatherFileNotFoundError) and "epcloud weather bundled" not in message:
         message += " `epcloud weather bundled` lists the bundled weather files."
+    if isinstance(exc, UploadFailedError):  # the run is kept: say how to finish from the shell
+        details = {"kept_dir": exc.kept_dir, "url": exc.destination}
+        return CliError(kind, _one_line(exc.cli_message()), EXIT_STORAGE, details)
+    if isinstance(exc, StoragePathError):  # a malformed URL or path: the user's input, not the store
+        return CliError(kind, message, EXIT_USAGE, _details(exc))
     if isinstance(exc, (StorageError, WeatherDownloadError)):
         return CliError(kind, message, EXIT_STORAGE, _details(exc))
     if isinstance(exc, (EpcloudError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError)):

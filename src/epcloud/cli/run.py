@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     period.add_argument("--design-day", action="store_true", help="simulate the design days only")
     parser.add_argument("--no-expand-objects", action="store_true", help="never run ExpandObjects")
     parser.add_argument("--readvars", action="store_true", help="also write CSV outputs (ReadVarsESO)")
+    parser.add_argument(
+        "--reuse-dir",
+        action="store_true",
+        help="run in a non-empty -o folder that holds no epcloud run, leaving its files alone",
+    )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before the run is stopped")
     parser.add_argument("--energyplus", metavar="PATH", help="EnergyPlus executable or installation folder")
     parser.add_argument(
@@ -83,6 +88,7 @@ def _run(args: argparse.Namespace) -> int:
             design_day=args.design_day,
             readvars=args.readvars,
             timeout=args.timeout,
+            reuse_dir=args.reuse_dir,
             on_progress=display.on_event if display is not None else None,
         )
     headline = _headline(result) if fs is None else None  # never download a store's SQL back for this

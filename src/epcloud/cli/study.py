@@ -17,6 +17,28 @@ from epcloud.study import ShardReport, Study
 _SIGTERM_EXIT = 143  # 128 + SIGTERM, what schedulers expect of a process stopped by SIGTERM
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number >= 1 (so `-j -1` is a usage error, not a traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     study = subparsers.add_parser(
         "study",
@@ -75,7 +97,9 @@ def _add_create(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("run", help="run every pending job of a study on this machine")
     _store(parser)
-    parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
+    parser.add_argument(
+        "-j", "--max-workers", type=_at_least_one, help="simulations at once (default: usable CPUs)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=_run)
 
@@ -89,13 +113,23 @@ def _add_worker(commands: argparse._SubParsersAction[argparse.ArgumentParser], n
     )
     _store(parser)
     parser.add_argument("--index", type=int, help="this worker's index (default: from the environment)")
-    parser.add_argument("--count", type=int, help="number of workers (default: the study's shards)")
+    parser.add_argument(
+        "--count", type=_at_least_one, help="number of workers, any size (default: the study's shards)"
+    )
     parser.add_argument(
         "--steal",
         action="store_true",
         help="then run the pending jobs of dead shards (S3 conditional leases)",
     )
-    parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
+    parser.add_argument(
+        "--heartbeat",
+        type=_seconds,
+        metavar="SECONDS",
+        help="renew job leases this often; stale after 4 missed (default: $EPCLOUD_HEARTBEAT_SECONDS or 30)",
+    )
+    parser.add_argument(
+        "-j", "--max-workers", type=_at_least_one, help="simulations at once (default: usable CPUs)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=_worker)
 
@@ -140,7 +174,7 @@ def _add_rerun(commands: argparse._SubParsersAction[argparse.ArgumentParser], na
     parser.add_argument("--failed", action="store_true", help="jobs whose run failed")
     parser.add_argument("--missing", action="store_true", help="jobs with no result yet")
     parser.add_argument("--run", action="store_true", help="run them here now instead of by workers")
-    parser.add_argument("-j", "--max-workers", type=int, help="simulations at once with --run")
+    parser.add_argument("-j", "--max-workers", type=_at_least_one, help="simulations at once with --run")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     parser.set_defaults(func=_rerun)
 
@@ -252,7 +286,15 @@ def _create(args: argparse.Namespace) -> int:
                 raise UsageError(
                     f"epcloud study create: {args.source} looks like a sweep file; use --sweep {args.source}"
                 )
-            jobs, params = _jobs(args)
+            if not Path(args.source).exists():
+                raise UsageError(
+                    f"{args.source} does not exist: give a folder of .idf/.epJSON models, a Shoebox table "
+                    "(.json/.csv), --sweep FILE or --jobs FILE"
+                )
+            try:
+                jobs, params = _jobs(args)
+            except (ValueError, TypeError, OSError) as exc:  # the table's own message: file, row, field
+                raise UsageError(str(exc)) from exc
         with _working(f"writing {len(jobs)} jobs to {args.store}", args.json):
             study = Study.create(args.store, jobs, parameters=params, **common)
     if args.json:
@@ -321,6 +363,7 @@ def _worker(args: argparse.Namespace) -> int:
                 stop=stop,
                 steal=args.steal,
                 progress=None if args.json else "rich",
+                heartbeat=args.heartbeat,
             )
         except WorkerInterrupted as exc:
             message = f"[yellow]stopped:[/] {escape(str(exc))}"
@@ -359,9 +402,15 @@ def _status(args: argparse.Namespace) -> int:
             counts = {**counts, "parameters": [p["name"] for p in sweep.get("parameters", ())]}
         print(json.dumps(counts))
     else:
+        stale = (
+            f" ({len(status.stale)} of them stale: leases of workers taken for dead, which a stealer "
+            "or the next worker takes over)"
+            if status.stale
+            else ""
+        )
         Console().print(
             f"{escape(study.url)}: {counts['total']} jobs: {counts['succeeded']} succeeded, "
-            f"{counts['failed']} failed, {counts['running']} running, {counts['pending']} pending",
+            f"{counts['failed']} failed, {counts['running']} running, {counts['pending']} pending{stale}",
             highlight=False,
             soft_wrap=True,
         )

@@ -10,7 +10,7 @@ import re
 from epcloud.errors import IDFSyntaxError, UnknownFieldError, UnknownObjectTypeError
 from epcloud.model.schema import ObjectSpec, Schema
 
-__all__ = ["ParsedObject", "RawObject", "parse_idf", "resolve_types"]
+__all__ = ["HEAD_CHARS", "ParsedObject", "RawObject", "head_objects", "parse_idf", "resolve_types"]
 
 _COMMENT = re.compile(r"!.*")
 
@@ -20,8 +20,24 @@ RawObject = tuple[str, list[str], int, str, int]
 ParsedObject = tuple[ObjectSpec, list[str], int | None]
 
 
-def parse_idf(text: str, source: str) -> list[RawObject]:
-    """Splits IDF text into objects; IDFSyntaxError names the line and text of any malformed object."""
+HEAD_CHARS = 1 << 16
+"""How much of a big model `head_objects` looks at before the whole text is parsed."""
+
+
+def head_objects(text: str, source: str) -> list[RawObject]:
+    """The complete objects in the first `HEAD_CHARS` of a big text (cut at a line end), so junk is
+    refused after a glance instead of after parsing hundreds of megabytes; [] for a small text."""
+    if len(text) <= HEAD_CHARS:
+        return []
+    cut = text.rfind("\n", 0, HEAD_CHARS)
+    return parse_idf(text[: cut if cut > 0 else HEAD_CHARS], source, complete=False)
+
+
+def parse_idf(text: str, source: str, *, complete: bool = True) -> list[RawObject]:
+    """Splits IDF text into objects; IDFSyntaxError names the line and text of any malformed object.
+
+    With ``complete=False`` the text is the start of a model: an unterminated last object is no error.
+    """
     chunks = _COMMENT.sub("", text.removeprefix("\ufeff")).split(";")
     objects: list[RawObject] = []
     line = 1
@@ -34,7 +50,7 @@ def parse_idf(text: str, source: str) -> list[RawObject]:
         objects.append((type_name, values, line + chunk.count("\n", 0, body_start), chunk, line))
         line += chunk.count("\n")
     tail = chunks[-1]
-    if tail.strip():
+    if tail.strip() and complete:
         start = len(tail) - len(tail.lstrip())
         raise IDFSyntaxError(
             "the last object is not terminated with ';'",

@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from epcloud.errors import ModelFileNotFoundError, VersionMismatchError
+from epcloud.errors import IDFSyntaxError, ModelFileNotFoundError, VersionMismatchError
 from epcloud.model import epjson
 from epcloud.model.document import IDFDocument, version_of
-from epcloud.model.idf_parser import parse_idf, resolve_types
+from epcloud.model.idf_parser import HEAD_CHARS, head_objects, parse_idf, resolve_types
 from epcloud.model.schema import Schema, get_schema
 
 __all__ = ["load_epjson", "load_idf", "new_document", "read_model_text"]
@@ -30,9 +30,13 @@ def load_idf(
     Unknown object types are an error unless `allow_unknown_types` (they are then kept as written).
     `source` names IDF text in error messages (e.g. the file or URL it came from).
     """
+    schema = schema or get_schema()
+    head = _file_head(path_or_text)
+    if head is not None:  # a big file: its first objects are checked before the whole file is read
+        _check_head(path_or_text, head, source or str(path_or_text), schema, allow_unknown_types)
     text, read_from = read_model_text(path_or_text)
     source = source or read_from
-    schema = schema or get_schema()
+    _check_head(path_or_text, text, source, schema, allow_unknown_types)
     raw = parse_idf(text, source)
     if check_version:
         version = next(
@@ -87,6 +91,39 @@ def read_model_text(path_or_text: ModelSource) -> tuple[str, str]:
         return data.decode("utf-8-sig"), str(path)
     except UnicodeDecodeError:
         return data.decode("latin-1"), str(path)  # older IDF files carry Windows-1252 degree signs
+
+
+def _file_head(given: ModelSource) -> str | None:
+    """The first `HEAD_CHARS` (and a bit) of a model file bigger than that, else None."""
+    if isinstance(given, str) and ("\n" in given or ";" in given or given.lstrip().startswith("{")):
+        return None
+    try:
+        with Path(given).open("rb") as handle:
+            data = handle.read(HEAD_CHARS + 1)
+    except OSError:
+        return None  # read_model_text says what is wrong
+    if len(data) <= HEAD_CHARS:
+        return None
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def _check_head(
+    given: ModelSource, text: str, source: str, schema: Schema, allow_unknown_types: bool
+) -> None:
+    """Refuse what cannot be an IDF model from its first lines: epJSON, junk, unknown types."""
+    _refuse_epjson(given, text, source)
+    if not allow_unknown_types:
+        resolve_types(head_objects(text, source), schema, source)
+
+
+def _refuse_epjson(given: ModelSource, text: str, source: str) -> None:
+    """An epJSON model given to `load_idf` (by extension or content): say which loader reads it."""
+    by_name = not isinstance(given, str) or not ("\n" in given or ";" in given or "{" in given)
+    named = by_name and Path(given).suffix.lower() == ".epjson"
+    if named or text.lstrip("\ufeff \t\r\n").startswith("{"):
+        raise IDFSyntaxError(
+            "this is an epJSON model, not IDF: open it with load_epjson()", source=source, line=1
+        )
 
 
 def _check_version(version: object, schema: Schema, source: str) -> None:

@@ -106,12 +106,19 @@ def resolve_engine(energyplus: EngineInput) -> EnergyPlusConfig:
     return find_energyplus(energyplus)
 
 
+def _is_model_path(model: ModelInput) -> bool:
+    """True when ``model`` names a file (not a document, not model text)."""
+    if isinstance(model, IDFDocument):
+        return False
+    return not (isinstance(model, str) and ("\n" in model or ";" in model))
+
+
 def _load_model(model: ModelInput, engine: EnergyPlusConfig) -> tuple[IDFDocument, str, str | None]:
     """A private copy of the model, loaded with the schema of the engine that will run it, its source
     name, and the IDF text it was read from (None for a document or an epJSON file)."""
     if isinstance(model, IDFDocument):
         return model.copy(), model.source, None
-    if not (isinstance(model, str) and ("\n" in model or ";" in model)):
+    if _is_model_path(model):
         path = Path(model)
         if not path.is_file():
             raise ModelFileNotFoundError(str(path))
@@ -204,6 +211,8 @@ def prepare_run(
     """Check every input and build the run; raises before anything is started if one is wrong."""
     options = options or RunOptions()
     engine = resolve_engine(energyplus)
+    if _is_model_path(model) and not Path(str(model)).is_file():  # the model first: named first
+        raise ModelFileNotFoundError(str(model))
     weather_path = _resolve_weather(weather, options.design_day)
     doc, source, idf_text = _load_model(model, engine)
     _check_version(doc, engine, source)

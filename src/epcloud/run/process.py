@@ -1,4 +1,8 @@
-"""Launching the engine: a process group per run, so a timeout or a cancel kills every child it started."""
+"""Launching the engine: a process group per run, so a timeout or a cancel kills every child it started.
+
+On Linux the engine also dies with the process that started it (``PR_SET_PDEATHSIG``): a worker killed
+with SIGKILL, which runs no cleanup, leaves no engine running behind it.
+"""
 
 from __future__ import annotations
 
@@ -61,9 +65,54 @@ class RunningProcesses:
             kill_process_tree(pid)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's ``prctl``, resolved once in the parent: the child between fork and exec only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+    import ctypes.util
+
+    try:  # glibc's name first: find_library runs a subprocess (ldconfig) to search
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # pragma: no cover - musl and others
+        try:
+            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        except OSError:
+            return None
+    prctl = getattr(libc, "prctl", None)
+    if prctl is None:  # pragma: no cover
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl  # type: ignore[no-any-return]
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGKILL this child when the thread that started it dies; exit at once if the
+    parent is already gone (it died between fork and prctl). Only async-signal-safe calls in the child."""
+    prctl = _PRCTL
+
+    def preexec() -> None:
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
 def _popen_kwargs() -> dict[str, object]:
     if _POSIX:
-        return {"start_new_session": True}
+        kwargs: dict[str, object] = {"start_new_session": True}
+        if _PRCTL is not None:
+            kwargs["preexec_fn"] = _die_with_parent(os.getpid())
+        return kwargs
     return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
 
 
@@ -97,7 +146,7 @@ def run_process(
     ``running`` registers the process while it runs, so a batch can kill it from another thread.
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # type: ignore[call-overload]
         list(cmd),
         cwd=cwd,
         env=dict(env) if env is not None else None,
@@ -106,7 +155,7 @@ def run_process(
         stdin=subprocess.DEVNULL,
         text=True,
         errors="replace",
-        **_popen_kwargs(),  # type: ignore[arg-type]
+        **_popen_kwargs(),
     )
     if running is not None:
         running.add(proc.pid)

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from epcloud.errors import StoragePathError
 from epcloud.storage.base import FileSystem
 from epcloud.storage.fsspec_adapter import FsspecFileSystem
 from epcloud.storage.local import AsyncLocalFileSystem, LocalFileSystem
@@ -22,7 +23,7 @@ def _parse(url: str | os.PathLike[str]) -> tuple[str, str, str]:
     scheme = parts.scheme.lower()
     if scheme == "s3":
         if not parts.netloc:
-            raise ValueError(f"{text!r} names no bucket: write s3://bucket/prefix")
+            raise StoragePathError(f"{text!r} names no bucket: write s3://bucket/prefix")
         return "s3", parts.netloc, parts.path.lstrip("/")
     if scheme == "file":
         return "local", url2pathname(parts.path), ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from epcloud.study.create import create_study, create_sweep_study
 from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, read_shard, read_study
 from epcloud.study.sweep import Parameter, Sweep
-from epcloud.study.worker import ShardReport, resolve_shards, run_entries, run_on_executor
+from epcloud.study.worker import ShardReport, resolve_slice, run_entries, run_on_executor
 
 if TYPE_CHECKING:
     from epcloud.batch.jobs import SimulationJob
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from epcloud.study.study_status import RerunReport, StudyStatus
 
 __all__ = ["JobEntry", "Parameter", "ShardReport", "Study", "StudyInfo", "Sweep", "VariableRequest"]
+
+log = logging.getLogger(__name__)
 
 
 def _as_fs(url_or_fs: str | os.PathLike[str] | FileSystem, options: Mapping[str, Any]) -> FileSystem:
@@ -126,16 +129,29 @@ class Study:
         stop: threading.Event | None = None,
         steal: bool = False,
         progress: ProgressDisplay = None,
+        heartbeat: float | None = None,
     ) -> ShardReport:
         """Run this worker's shard(s): ``index`` of ``count`` (default: from the array job environment).
 
-        Done jobs are skipped; setting ``stop`` kills running engines and leaves their jobs pending.
-        With ``steal``, the worker then runs the pending jobs of dead shards (claimed by S3 leases).
+        Any ``count >= 1`` works: more workers than shards split a shard's jobs, and a worker left
+        without jobs logs it and returns an empty report. Done jobs are skipped; setting ``stop`` kills
+        running engines and leaves their jobs pending. With ``steal``, the worker then runs the pending
+        jobs of dead shards (claimed by leases). Leases are renewed every ``heartbeat`` seconds
+        (default: ``EPCLOUD_HEARTBEAT_SECONDS``, else 30); see docs/reliability.md.
         ``progress="rich"`` shows a progress bar of the shard's jobs on stderr.
         """
-        shards = resolve_shards(index, count, self.info.shard_count)
+        part = resolve_slice(index, count, self.info.shard_count)
+        shards = part.shards
         self.fs.check_writable()  # before any engine starts
-        entries = [entry for shard in shards for entry in read_shard(self.fs, shard)]
+        entries = part.select([entry for shard in shards for entry in read_shard(self.fs, shard)])
+        if not entries and part.parts > 1:
+            log.warning(
+                "nothing to do: shard %d has fewer jobs than the %d workers sharing it (this is part %d)",
+                shards[0],
+                part.parts,
+                part.part,
+            )
+            return ShardReport(shards)
         report = run_entries(
             self.fs,
             self.info,
@@ -145,13 +161,20 @@ class Study:
             stop=stop,
             shards=shards,
             progress=progress,
+            heartbeat=heartbeat,
         )
         if not steal:
             return report
         from epcloud.study.steal import steal_pending
 
-        stolen = steal_pending(
-            self.fs, self.info, own=shards, max_workers=max_workers, energyplus=energyplus, stop=stop
+        stolen = steal_pending(  # a shard split between workers is not this worker's alone
+            self.fs,
+            self.info,
+            own=shards if part.parts == 1 else (),
+            max_workers=max_workers,
+            energyplus=energyplus,
+            stop=stop,
+            heartbeat=heartbeat,
         )
         return dataclasses.replace(
             report,
@@ -217,4 +240,9 @@ class Study:
         wanted = [e for e in self.entries() if e.id == job or e.index == job]
         if not wanted:
             raise ResultNotFoundError(f"no job {job!r} in {self!r}")
-        return SimulationResult.from_directory(wanted[0].result_dir, fs=self.fs)
+        from epcloud.study.worker import committed_dir
+
+        folder = committed_dir(self.fs, wanted[0])
+        if folder is None:
+            raise ResultNotFoundError(f"job {wanted[0].id} of {self!r} is not done yet: run a worker first")
+        return SimulationResult.from_directory(folder, fs=self.fs)

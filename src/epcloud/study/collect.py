@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from epcloud.errors import StorageNotFoundError
+from epcloud.errors import StorageError, StorageNotFoundError, StudyVariableError
 from epcloud.study import layout
 from epcloud.study.summary import check_summary, encode_summary, parse_summary, summary_token
 
@@ -140,8 +140,9 @@ def _digest_summaries(fs: FileSystem, paths: Sequence[str]) -> dict[tuple[str, s
             for job, item in jobs.items():
                 if summary_token(encode_summary(item["summary"])) == item["token"]:
                     found[(job, item["token"])] = item["summary"]
-        except (StorageNotFoundError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("skipping digest %s: %s", fs.url(path), exc)
+        except (StorageError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # a cut or refused read included: its jobs' done-index objects are read instead
+            log.warning("skipping digest %s (its jobs are read one by one): %s", fs.url(path), exc)
     return found
 
 
@@ -268,7 +269,9 @@ def _variables_of(info: StudyInfo, asked: Iterable[str] | None) -> list[str]:
     names = list(asked)
     unknown = [n for n in names if n.lower() not in {r.lower() for r in requested}]
     if unknown:
-        raise ValueError(f"variables {unknown} were not requested when the study was created: {requested}")
+        raise StudyVariableError(
+            f"variables {unknown} were not requested when the study was created; it holds {requested}"
+        )
     return names
 
 

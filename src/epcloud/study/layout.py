@@ -5,25 +5,30 @@ study.json                              provenance, counts, requested variables 
 manifest/shard-00000.json               the jobs of one shard: a worker reads only its own
 inputs/models/<sha256>.idf              each distinct model once, content-addressed
 inputs/weather/<sha256>.epw             each distinct weather file once
-results/shard-00000/<job-id>/...        a job's outputs, summary.json, then run-status.json (done) last
+results/shard-00000/<job-id>/attempt-<id>/...      one attempt's outputs, summary.json, run-status.json last
+results/shard-00000/<job-id>/done.json   the done-marker: created once, names the attempt it commits
 done/shard-00000/<job-id>.<status>.<token>.json   a copy of the summary, written after the done-marker
 digests/shard-00000/<run-id>.json       the summaries of one worker run, in one object (for collect)
-leases/<job-id>.json                    a running job's lease (who runs it, until when)
+leases/<job-id>.json                    a running job's lease (who runs it; renewed every heartbeat)
 jobs.parquet, timeseries/<var>/*.parquet, collect/state.json    what collect writes
 ```
 Results are grouped by shard so a worker lists only its own shard's results (one LIST request). The
 ``done/`` index has one small key per finished job, so status and collect list a job once, not its ten
 output files; ``token`` is a hash of the summary, so a digest entry with the same token is the same summary.
+Each attempt at a job writes under its own key and nothing is ever overwritten: the done-marker, created
+only if absent, is what makes one attempt the job's result (see docs/reliability.md).
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 
 __all__ = [
     "COLLECT_STATE",
     "DIGESTS",
     "DONE",
+    "DONE_MARKER",
     "INPUTS",
     "JOBS_TABLE",
     "LEASES",
@@ -32,15 +37,19 @@ __all__ = [
     "STUDY_FILE",
     "SUMMARY_FILE",
     "TIMESERIES",
+    "attempt_dir",
     "digest_path",
     "digest_shard",
+    "done_marker",
     "done_path",
     "job_id",
     "lease_path",
     "manifest_path",
     "model_path",
+    "new_attempt",
     "result_dir",
     "shard_results",
+    "split_attempt_path",
     "split_done_path",
     "split_result_path",
     "timeseries_path",
@@ -59,8 +68,10 @@ COLLECT_STATE = "collect/state.json"
 SUMMARY_FILE = "summary.json"
 DONE = "done"
 DIGESTS = "digests"
+DONE_MARKER = "done.json"
+ATTEMPT_PREFIX = "attempt-"
 
-_RESULT_PATH = re.compile(r"^results/shard-(\d{5,})/([^/]+)/(.+)$")
+_RESULT_PATH = re.compile(r"^results/shard-(\d{5,})/([^/]+)/(?:(attempt-[0-9a-f]+)/)?(.+)$")
 _DONE_PATH = re.compile(r"^done/shard-(\d{5,})/([^/.]+)\.(succeeded|failed)\.([0-9a-f]+)\.json$")
 _DIGEST_PATH = re.compile(r"^digests/shard-(\d{5,})/[^/]+\.json$")
 
@@ -92,12 +103,33 @@ def result_dir(shard: int, job: str) -> str:
     return f"{shard_results(shard)}/{job}"
 
 
+def attempt_dir(shard: int, job: str, attempt: str) -> str:
+    """The folder of one attempt's outputs: each attempt writes under its own key."""
+    return f"{result_dir(shard, job)}/{attempt}"
+
+
+def new_attempt() -> str:
+    """A fresh attempt name (random, so two attempts never share a key)."""
+    return f"{ATTEMPT_PREFIX}{uuid.uuid4().hex[:16]}"
+
+
+def done_marker(shard: int, job: str) -> str:
+    """The done-marker of a job: created once, it names the attempt that is the job's result."""
+    return f"{result_dir(shard, job)}/{DONE_MARKER}"
+
+
 def split_result_path(path: str) -> tuple[int, str, str] | None:
-    """(shard, job id, file name) of a path below ``results/``, or None for anything else."""
+    """(shard, job id, file name within its attempt) of a path below ``results/``, else None."""
+    parts = split_attempt_path(path)
+    return None if parts is None else (parts[0], parts[1], parts[3])
+
+
+def split_attempt_path(path: str) -> tuple[int, str, str | None, str] | None:
+    """(shard, job id, attempt or None for the job's own files, file name) of a path below ``results/``."""
     match = _RESULT_PATH.match(path)
     if match is None:
         return None
-    return int(match.group(1)), match.group(2), match.group(3)
+    return int(match.group(1)), match.group(2), match.group(3), match.group(4)
 
 
 def done_path(shard: int, job: str, status: str, token: str) -> str:

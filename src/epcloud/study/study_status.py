@@ -1,4 +1,8 @@
-"""Where a study stands (done, failed, running, pending: one listing); making jobs pending again."""
+"""Where a study stands (done, failed, running, pending: one listing); making jobs pending again.
+
+A lease renewed within `STALE_BEATS` heartbeats means "running"; an older one is read, and when its
+holder is taken for dead the job counts as pending and is listed as stale (stealers take it).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from epcloud.rundir.run_status import STATUS_FILENAME
+from epcloud.errors import StorageNotFoundError
 from epcloud.study import layout
-from epcloud.study.worker import LEASE_MARGIN, ShardReport, run_entries
+from epcloud.study.leases import STALE_BEATS, heartbeat_seconds, lease_is_stale
+from epcloud.study.worker import ShardReport, run_entries
 
 if TYPE_CHECKING:
     from epcloud.storage import FileInfo, FileSystem
@@ -27,10 +32,16 @@ JOB_STATES = ("succeeded", "failed", "running", "pending")
 
 @dataclass(frozen=True)
 class StudyStatus:
-    """The state of every job: succeeded or failed (done index), running (live lease), pending."""
+    """The state of every job: succeeded or failed (done index), running (live lease), pending.
+
+    ``stale`` lists the pending jobs whose lease was left by a worker taken for dead; ``leased`` every
+    job a live worker holds a lease of (a done one too: a late duplicate attempt, which rerun leaves be).
+    """
 
     states: dict[str, str]
     done_keys: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    stale: list[str] = field(default_factory=list)
+    leased: set[str] = field(default_factory=set, repr=False)
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.states.values() if s == state)
@@ -51,7 +62,8 @@ class StudyStatus:
 
 
 def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None = None) -> StudyStatus:
-    """The state of each job from one listing of the done index and one of leases (no object is read)."""
+    """The state of each job from one listing of the done index and one of leases; only leases not
+    renewed lately are read, to tell a slow heartbeat from a dead worker."""
     done: dict[str, list[FileInfo]] = {}
     for info in fs.list_files(layout.DONE):
         parts = layout.split_done_path(info.path)
@@ -59,19 +71,37 @@ def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None 
             done.setdefault(parts[1], []).append(info)
     leases = {info.path: info for info in fs.list_files(layout.LEASES)}
     now = time.time() if now is None else now
+    fresh = heartbeat_seconds() * STALE_BEATS
     states: dict[str, str] = {}
+    stale: list[str] = []
+    leased: set[str] = set()
     for entry in entries:
         keys = sorted(done.get(entry.id, []), key=lambda info: info.mtime or 0.0)
         lease = leases.get(layout.lease_path(entry.id))
-        ttl = float(entry.flags.get("timeout", 3600.0)) + LEASE_MARGIN
+        alive = lease is not None and _alive(fs, lease, now, fresh)
+        if alive:
+            leased.add(entry.id)
         if keys:
             parts = layout.split_done_path(keys[-1].path)
             states[entry.id] = parts[2] if parts else "failed"
-        elif lease is not None and (lease.mtime is None or lease.mtime + ttl > now):
+        elif alive:
             states[entry.id] = "running"
         else:
             states[entry.id] = "pending"
-    return StudyStatus(states, {job: [info.path for info in infos] for job, infos in done.items()})
+            if lease is not None:
+                stale.append(entry.id)
+    done_keys = {job: [info.path for info in infos] for job, infos in done.items()}
+    return StudyStatus(states, done_keys, sorted(stale), leased)
+
+
+def _alive(fs: FileSystem, lease: FileInfo, now: float, fresh: float) -> bool:
+    """A lease renewed within ``fresh`` seconds is alive; an older one says itself when it expires."""
+    if lease.mtime is not None and lease.mtime + fresh > now:
+        return True
+    try:
+        return not lease_is_stale(fs.read_bytes(lease.path))
+    except StorageNotFoundError:
+        return False  # released just now
 
 
 @dataclass(frozen=True)
@@ -84,12 +114,12 @@ class RerunReport:
 
 
 def _clear(fs: FileSystem, entry: JobEntry, done_keys: list[str]) -> None:
-    """Delete a job's result: its done-index keys, then its done-marker, then the rest, in that order,
-    so it never looks done while half deleted."""
+    """Delete a job's result: its done-index keys, then its done-marker, then its attempts, in that
+    order, so it never looks done while half deleted."""
     for key in done_keys:
         fs.remove(key)
     paths = [info.path for info in fs.list_files(entry.result_dir)]
-    marker = f"{entry.result_dir}/{STATUS_FILENAME}"
+    marker = layout.done_marker(entry.shard, entry.id)
     for path in sorted(paths, key=lambda path: path != marker):
         fs.remove(path)
     log.info("cleared the result of %s", entry.id)
@@ -109,6 +139,10 @@ def rerun_jobs(
     entries = {entry.id: entry for entry in study.entries()}
     status = study_status(study.fs, list(entries.values()))
     cleared = status.jobs("failed") if failed else []
+    busy = [job for job in cleared if job in status.leased]
+    if busy:  # a worker is running it again: clearing now could strand that attempt's commit
+        log.warning("not clearing %d failed jobs a worker is running right now: %s", len(busy), busy)
+        cleared = [job for job in cleared if job not in status.leased]
     selected = sorted(cleared + (status.jobs("pending") if missing else []))
     with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(lambda job: _clear(study.fs, entries[job], status.done_keys[job]), cleared))

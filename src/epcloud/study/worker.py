@@ -1,7 +1,8 @@
 """Step 2: a worker runs its shard's pending jobs with every local core, each job's done-marker last.
 
-A job is done when ``run-status.json`` is in its result folder; its summary goes before it, so a worker
-killed at any moment never leaves a half result that looks done. Its done-index key follows it.
+A job is done when its done-marker exists (see `epcloud.study.attempt`): created once, after every
+output of the attempt it names, so a worker killed at any moment never leaves a half result that looks
+done. Its done-index key follows it. Which jobs a worker of an array runs is `resolve_slice`'s answer.
 On stop (SIGTERM) no job starts, running engines are killed and their jobs stay pending.
 """
 
@@ -15,20 +16,16 @@ import logging
 import os
 import shutil
 import signal
-import socket
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from epcloud._version import __version__
-from epcloud.batch.executors import run_job, submitter
-from epcloud.batch.jobs import SimulationJob
+from epcloud.batch.executors import submitter
 from epcloud.batch.runner import ProgressDisplay, progress_display, usable_cpus
 from epcloud.errors import (
     ShardIndexError,
@@ -39,15 +36,14 @@ from epcloud.errors import (
 )
 from epcloud.progress import ProgressEvent, RichBatchProgress, SafeCallback
 from epcloud.run.process import RunningProcesses
-from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
-from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
 from epcloud.study import layout
+from epcloud.study.attempt import HELD, LOST, Finished, JobRunner, committed_dir, read_marker
+from epcloud.study.leases import LeaseKeeper, worker_name
 from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
-from epcloud.study.summary import encode_summary, summarize, summary_token
-from epcloud.study.sweep import variant_model
+from epcloud.study.owner import make_workdir, sweep_workdirs
+from epcloud.study.summary import encode_summary, summary_token
 
 if TYPE_CHECKING:
-    from epcloud.batch.batch_result import JobResult
     from epcloud.run.prepare import EngineInput
     from epcloud.storage import FileSystem
 
@@ -55,8 +51,11 @@ __all__ = [
     "INDEX_VARIABLES",
     "Finished",
     "ShardReport",
-    "lease_text",
+    "WorkerSlice",
+    "committed_dir",
+    "read_marker",
     "resolve_shards",
+    "resolve_slice",
     "run_entries",
     "run_on_executor",
     "stop_on_signals",
@@ -69,8 +68,6 @@ log = logging.getLogger(__name__)
 
 INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
 """Where an array child finds its index: AWS Batch, Kubernetes Indexed Jobs, Slurm job arrays."""
-_POLICY = UploadPolicy(include=(*DEFAULT_UPLOAD.include, layout.SUMMARY_FILE))
-LEASE_MARGIN = 300.0
 _FETCH_THREADS = 16
 
 
@@ -91,22 +88,53 @@ class ShardReport:
         return self.succeeded + self.failed
 
 
-def resolve_shards(
+@dataclass(frozen=True)
+class WorkerSlice:
+    """The jobs one worker of an array runs: whole ``shards``, or part ``part`` of ``parts`` of one shard.
+
+    With fewer workers than shards a worker takes several shards; with more, the workers of one shard
+    split its jobs by position (``part``, ``part + parts``...), the same split on every retry.
+    """
+
+    shards: tuple[int, ...]
+    part: int = 0
+    parts: int = 1
+
+    def select(self, entries: Sequence[JobEntry]) -> list[JobEntry]:
+        """This worker's entries of its shards' ``entries`` (in job order)."""
+        mine = sorted((e for e in entries if e.shard in self.shards), key=lambda e: e.index)
+        if self.parts == 1:
+            return mine
+        return mine[self.part :: self.parts]
+
+
+def _index_from_environment(env: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """(index, array size or None) from the first array-job variable set."""
+    for name in INDEX_VARIABLES:
+        if env.get(name, "").strip():
+            try:
+                index = int(env[name])
+            except ValueError as exc:
+                raise ShardIndexError(f"{name}={env[name]!r} is not a whole number") from exc
+            size = None
+            if name == "SLURM_ARRAY_TASK_ID":
+                index -= int(env.get("SLURM_ARRAY_TASK_MIN", "0") or 0)
+                if env.get("SLURM_ARRAY_TASK_COUNT", "").strip().isdigit():
+                    size = int(env["SLURM_ARRAY_TASK_COUNT"])
+            log.info("shard index %d from %s", index, name)
+            return index, size
+    return None, None
+
+
+def resolve_slice(
     index: int | None, count: int | None, shard_count: int, environ: Mapping[str, str] | None = None
-) -> tuple[int, ...]:
-    """The shards worker ``index`` of ``count`` runs: ``index``, ``index + count``...; validated."""
+) -> WorkerSlice:
+    """What worker ``index`` of ``count`` runs (any ``count >= 1``); the index may come from the
+    array-job environment, the count defaults to the study's shards."""
     env = os.environ if environ is None else environ
+    size = None
     if index is None:
-        for name in INDEX_VARIABLES:
-            if env.get(name, "").strip():
-                try:
-                    index = int(env[name])
-                except ValueError as exc:
-                    raise ShardIndexError(f"{name}={env[name]!r} is not a whole number") from exc
-                if name == "SLURM_ARRAY_TASK_ID":
-                    index -= int(env.get("SLURM_ARRAY_TASK_MIN", "0") or 0)
-                log.info("shard index %d from %s", index, name)
-                break
+        index, size = _index_from_environment(env)
     if index is None:
         if shard_count == 1 or count == 1:
             index = 0
@@ -116,27 +144,26 @@ def resolve_shards(
                 f"the study has {shard_count} shards: give --index (or run as an array job, which "
                 f"sets one of {names})"
             )
-    count = shard_count if count is None else count
-    if count < 1 or count > shard_count:
-        raise ShardIndexError(
-            f"the array size must be between 1 and the study's {shard_count} shards, got {count}"
-        )
+    count = count if count is not None else size if size is not None else shard_count
+    if count < 1:
+        raise ShardIndexError(f"the array size (--count) must be at least 1, got {count}")
     if not 0 <= index < count:
+        hint = "" if index < 0 else f"; an array of more workers needs --count (at least {index + 1})"
         raise ShardIndexError(
             f"shard index {index} is out of range: the study has {shard_count} shards and the array "
-            f"{count} workers, so indexes run from 0 to {count - 1}"
+            f"{count} workers, so indexes run from 0 to {count - 1}{hint}"
         )
-    return tuple(range(index, shard_count, count))
+    if count <= shard_count:
+        return WorkerSlice(tuple(range(index, shard_count, count)))
+    shard = index % shard_count
+    return WorkerSlice((shard,), part=index // shard_count, parts=len(range(shard, count, shard_count)))
 
 
-def study_jobs_state(fs: FileSystem, shard: int) -> dict[str, set[str]]:
-    """File names present in each job's result folder of one shard (one listing)."""
-    found: dict[str, set[str]] = {}
-    for info in fs.list_files(layout.shard_results(shard)):
-        parts = layout.split_result_path(info.path)
-        if parts is not None:
-            found.setdefault(parts[1], set()).add(parts[2])
-    return found
+def resolve_shards(
+    index: int | None, count: int | None, shard_count: int, environ: Mapping[str, str] | None = None
+) -> tuple[int, ...]:
+    """The shards worker ``index`` of ``count`` runs jobs of (see `resolve_slice`)."""
+    return resolve_slice(index, count, shard_count, environ).shards
 
 
 def _inputs_dir() -> Path:
@@ -185,116 +212,24 @@ def fetch_inputs(fs: FileSystem, entries: Sequence[JobEntry]) -> dict[str, Path]
     return local
 
 
-def lease_text(entry: JobEntry, worker: str) -> str:
-    now = datetime.now(timezone.utc)
-    timeout = float(entry.flags.get("timeout", 3600.0)) + LEASE_MARGIN
-    return json.dumps(
-        {
-            "job": entry.id,
-            "worker": worker,
-            "started_at": now.isoformat(timespec="seconds"),
-            "expires_at": (now + timedelta(seconds=timeout)).isoformat(timespec="seconds"),
-        }
-    )
-
-
-def _failure_status(entry: JobEntry, result: JobResult) -> RunStatus:
-    """A done-marker for a job that raised before EnergyPlus could run (bad model...)."""
-    return RunStatus(
-        success=False,
-        exit_code=None,
-        runtime_seconds=0.0,
-        energyplus_version="",
-        epcloud_version=__version__,
-        model_sha256=entry.model_sha256,
-        weather_sha256=entry.weather_sha256,
-        output_prefix=str(entry.flags.get("output_prefix", "eplus")),
-        fatal_message=getattr(result, "error", None),
-    )
-
-
-@dataclass(frozen=True)
-class Finished:
-    """A job this worker stored: its entry, outcome, and summary (with its token) for the shard digest."""
-
-    entry: JobEntry
-    success: bool
-    token: str
-    summary: dict[str, Any]
-
-
-@dataclass
-class _JobRunner:
-    """Runs one study job at a time on a local core and lands it in the store, done-marker last."""
-
-    fs: FileSystem
-    info: StudyInfo
-    inputs: dict[str, Path]
-    workdir: Path
-    energyplus: EngineInput
-    running: RunningProcesses
-    stop: threading.Event
-    worker: str
-    events: SafeCallback | None = None
-
-    def __call__(self, entry: JobEntry, stale: Sequence[str] = ()) -> Finished | None:
-        """The stored job; None when stopped (the job stays pending)."""
-        if self.stop.is_set():
-            return None
-        lease = layout.lease_path(entry.id)
-        self.fs.write_text(lease, lease_text(entry, self.worker))
-        run_dir = self.workdir / entry.id
-        try:
-            return self._run(entry, run_dir, stale)
-        finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            with contextlib.suppress(Exception):  # an expired lease is harmless; never mask the result
-                self.fs.remove(lease)
-
-    def _run(self, entry: JobEntry, run_dir: Path, stale: Sequence[str]) -> Finished | None:
-        flags = {k: v for k, v in entry.flags.items() if k != "extra_args"}
-        job = SimulationJob(
-            model=variant_model(self.inputs[entry.model_path], entry.edits),  # a sweep job's edits
-            weather=str(self.inputs[entry.weather_path]) if entry.weather_path else None,
-            label=entry.label or entry.id,
-            output_dir=run_dir,
-            extra_args=entry.flags.get("extra_args") or None,
-            **flags,
-        )
-        on_line = self.events.line_handler(entry.index, job.label) if self.events is not None else None
-        result = run_job(
-            job, fs=None, cache=None, energyplus=self.energyplus, running=self.running, on_line=on_line
-        )
-        try:
-            if self.stop.is_set():  # killed by the stop, or finished just as it came: redo it later
-                return None
-            run_dir.mkdir(parents=True, exist_ok=True)
-            summary = summarize(entry, result, self.info.variables)
-            data = encode_summary(summary)
-            (run_dir / layout.SUMMARY_FILE).write_bytes(data)
-            if not (run_dir / STATUS_FILENAME).is_file():
-                _failure_status(entry, result).write(run_dir)
-        finally:
-            result.close()
-        for path in stale:  # leftovers of an attempt that was killed half-way
-            self.fs.remove(path)
-        upload_outputs(run_dir, self.fs, entry.result_dir, policy=_POLICY, output_prefix=job.output_prefix)
-        token = summary_token(data)
-        self.fs.write_bytes(layout.done_path(entry.shard, entry.id, summary["status"], token), data)
-        log.info("job %s %s", entry.id, summary["status"])
-        return Finished(entry, bool(result.success), token, summary)
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
 @dataclass
 class _ShardState:
     """What one listing of a shard's results and one of its done index say about each job."""
 
     results: dict[str, set[str]]
     done: dict[str, list[str]]
+
+
+def study_jobs_state(fs: FileSystem, shard: int) -> dict[str, set[str]]:
+    """Paths below each job's result folder of one shard, relative to it (one listing)."""
+    found: dict[str, set[str]] = {}
+    prefix = layout.shard_results(shard)
+    for info in fs.list_files(prefix):
+        parts = layout.split_attempt_path(info.path)
+        if parts is not None:
+            name = parts[3] if parts[2] is None else f"{parts[2]}/{parts[3]}"
+            found.setdefault(parts[1], set()).add(name)
+    return found
 
 
 def _shard_state(fs: FileSystem, shard: int) -> _ShardState:
@@ -308,14 +243,16 @@ def _shard_state(fs: FileSystem, shard: int) -> _ShardState:
 
 def _repair_index(fs: FileSystem, entry: JobEntry) -> None:
     """Write the done-index key of a job whose worker died between its done-marker and its index key."""
-    data = fs.read_bytes(f"{entry.result_dir}/{layout.SUMMARY_FILE}")
-    status = str(json.loads(data).get("status", "failed"))
-    fs.write_bytes(layout.done_path(entry.shard, entry.id, status, summary_token(data)), data)
+    marker = read_marker(fs, entry)
+    if marker is None:
+        return
+    data = encode_summary(marker["summary"])
+    fs.write_bytes(layout.done_path(entry.shard, entry.id, str(marker["status"]), summary_token(data)), data)
     log.info("job %s: done-index key restored", entry.id)
 
 
 def _pending(fs: FileSystem, entries: Sequence[JobEntry]) -> tuple[list[tuple[JobEntry, list[str]]], int]:
-    """Entries without a done-marker (with what an interrupted attempt left), and how many are done."""
+    """Entries without a done-marker (with what interrupted attempts left), and how many are done."""
     states: dict[int, _ShardState] = {}
     todo: list[tuple[JobEntry, list[str]]] = []
     repair: list[JobEntry] = []
@@ -325,7 +262,7 @@ def _pending(fs: FileSystem, entries: Sequence[JobEntry]) -> tuple[list[tuple[Jo
         state = states[entry.shard]
         names = state.results.get(entry.id, set())
         indexed = state.done.get(entry.id, [])
-        if STATUS_FILENAME in names:
+        if layout.DONE_MARKER in names:
             if not indexed:
                 repair.append(entry)
             continue
@@ -352,13 +289,6 @@ def write_digests(fs: FileSystem, finished: Sequence[Finished]) -> None:
         )
 
 
-def _show_done(display: RichBatchProgress, outcome: Finished) -> None:
-    entry = outcome.entry
-    display.job_done(entry.index, outcome.success)
-    state = "succeeded" if outcome.success else "failed"
-    display.on_event(ProgressEvent("done", state, None, 100.0, entry.index, entry.label or entry.id))
-
-
 def run_entries(
     fs: FileSystem,
     info: StudyInfo,
@@ -368,16 +298,24 @@ def run_entries(
     energyplus: EngineInput = None,
     stop: threading.Event | None = None,
     shards: tuple[int, ...] = (),
+    wait_for_held: bool = True,
+    heartbeat: float | None = None,
     progress: ProgressDisplay = None,
 ) -> ShardReport:
     """Run the entries not yet done, ``max_workers`` (default: usable CPUs) at a time.
 
     ``progress="rich"`` shows a progress bar of the jobs to run on stderr (done, failed, running, ETA).
 
+    A job whose lease a live worker holds is that worker's: with ``wait_for_held`` this worker waits
+    until it is done (skipped) or its lease goes stale (then runs it); else it is left to its holder.
+    Leases are renewed every ``heartbeat`` seconds (default: `heartbeat_seconds()`).
     Raises `WorkerInterrupted` when ``stop`` is set: running engines are killed, their jobs stay pending.
     """
+    if max_workers is not None and max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
     start = time.perf_counter()
     stop = stop or threading.Event()
+    sweep_workdirs()
     todo, skipped = _pending(fs, entries)
     log.info("%d jobs to run, %d already done", len(todo), skipped)
     if not todo:
@@ -386,50 +324,51 @@ def run_entries(
     running = RunningProcesses()
     finished: list[Finished] = []
     errors: list[BaseException] = []
+    held: list[JobEntry] = []
+    lost: list[JobEntry] = []
     workers = min(max_workers or usable_cpus(), len(todo))
+    workdir = make_workdir()
     display = progress_display(progress, len(todo))
     events = SafeCallback(display.on_event) if display is not None else None
-    with (
-        tempfile.TemporaryDirectory(prefix="epcloud-worker-") as workdir,
-        display if display is not None else contextlib.nullcontext(),
-    ):
-        runner = _JobRunner(fs, info, inputs, Path(workdir), energyplus, running, stop, worker_name(), events)
-        pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epcloud-worker")
-        futures = {pool.submit(runner, entry, stale): entry for entry, stale in todo}
-        try:
-            waiting = set(futures)
-            while waiting and not stop.is_set():
-                done, waiting = cf.wait(waiting, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        outcome = future.result()
-                    except Exception as exc:
-                        log.error("job %s could not be stored: %s", futures[future].id, exc)
-                        errors.append(exc)
-                        continue
-                    if outcome is not None:
-                        finished.append(outcome)
-                        if display is not None:
-                            _show_done(display, outcome)
-        except BaseException:
-            stop.set()
-            raise
-        finally:
-            if stop.is_set():
-                log.warning("stop requested: killing running EnergyPlus; unfinished jobs stay pending")
-                running.kill_all()
-                for future in futures:
-                    future.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
-            with contextlib.suppress(Exception):  # a digest only speeds collect up; never mask the outcome
-                write_digests(fs, finished)
+    try:
+        with (
+            LeaseKeeper(fs, heartbeat) as leases,
+            display if display is not None else contextlib.nullcontext(),
+        ):
+            runner = JobRunner(
+                fs, info, inputs, workdir, energyplus, running, stop, worker_name(), leases, events
+            )
+            pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epcloud-worker")
+            try:
+                while todo and not stop.is_set():
+                    held = _run_round(pool, runner, todo, stop, finished, errors, lost, display)
+                    if not held or not wait_for_held:
+                        break
+                    log.info("%d jobs are held by another live worker: waiting for them", len(held))
+                    stop.wait(leases.beat)
+                    todo, done_meanwhile = _pending(fs, held)
+                    skipped += done_meanwhile
+                    held = [entry for entry, _ in todo]
+            except BaseException:
+                stop.set()
+                raise
+            finally:
+                if stop.is_set():
+                    log.warning("stop requested: killing running EnergyPlus; unfinished jobs stay pending")
+                    running.kill_all()
+                pool.shutdown(wait=True, cancel_futures=True)
+                with contextlib.suppress(Exception):  # a digest only speeds collect up; never mask it
+                    write_digests(fs, finished)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     succeeded = sum(1 for item in finished if item.success)
+    skipped += len(lost)  # done by another worker while this one ran
     report = ShardReport(
         shards,
         succeeded=succeeded,
         failed=len(finished) - succeeded,
         skipped=skipped,
-        pending=len(todo) - len(finished),
+        pending=len(entries) - skipped - len(finished),
         wall_seconds=time.perf_counter() - start,
     )
     if stop.is_set():
@@ -441,16 +380,76 @@ def run_entries(
     return report
 
 
+def _show_done(display: RichBatchProgress, outcome: Finished) -> None:
+    entry = outcome.entry
+    display.job_done(entry.index, outcome.success)
+    state = "succeeded" if outcome.success else "failed"
+    display.on_event(ProgressEvent("done", state, None, 100.0, entry.index, entry.label or entry.id))
+
+
+def _run_round(
+    pool: cf.Executor,
+    runner: JobRunner,
+    todo: Sequence[tuple[JobEntry, list[str]]],
+    stop: threading.Event,
+    finished: list[Finished],
+    errors: list[BaseException],
+    lost: list[JobEntry],
+    display: RichBatchProgress | None = None,
+) -> list[JobEntry]:
+    """Run ``todo`` on the pool; the entries held by another live worker (``lost`` gets those another
+    worker committed meanwhile)."""
+    futures = {pool.submit(runner, entry, stale): entry for entry, stale in todo}
+    held: list[JobEntry] = []
+    waiting = set(futures)
+    try:
+        while waiting and not stop.is_set():
+            done, waiting = cf.wait(waiting, timeout=0.2, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                try:
+                    outcome = future.result()
+                except Exception as exc:
+                    log.error("job %s could not be stored: %s", futures[future].id, exc)
+                    errors.append(exc)
+                    continue
+                if isinstance(outcome, Finished):
+                    finished.append(outcome)
+                    if display is not None:
+                        _show_done(display, outcome)
+                elif outcome == HELD:
+                    held.append(futures[future])
+                elif outcome == LOST:
+                    lost.append(futures[future])
+    finally:
+        if stop.is_set():
+            for future in futures:
+                future.cancel()
+    return held
+
+
 def _run_remote(
     fs: FileSystem, info: StudyInfo, entry: JobEntry, stale: list[str], energyplus: Any
 ) -> Finished | None:
     """One job on an executor's worker (another process or machine): fetch, run, store."""
     inputs = fetch_inputs(fs, [entry])
-    with tempfile.TemporaryDirectory(prefix="epcloud-worker-") as workdir:
-        runner = _JobRunner(
-            fs, info, inputs, Path(workdir), energyplus, RunningProcesses(), threading.Event(), worker_name()
-        )
-        return runner(entry, stale)
+    workdir = make_workdir()
+    try:
+        with LeaseKeeper(fs) as leases:
+            runner = JobRunner(
+                fs,
+                info,
+                inputs,
+                workdir,
+                energyplus,
+                RunningProcesses(),
+                threading.Event(),
+                worker_name(),
+                leases,
+            )
+            outcome = runner(entry, stale)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return outcome if isinstance(outcome, Finished) else None
 
 
 def run_on_executor(
@@ -481,6 +480,7 @@ def run_on_executor(
         succeeded=succeeded,
         failed=len(finished) - succeeded,
         skipped=skipped,
+        pending=len(todo) - len(finished),
         wall_seconds=time.perf_counter() - start,
     )
 
