@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from epcloud.errors import StorageNotFoundError
 from epcloud.study import layout
-from epcloud.study.summary import check_summary, encode_summary, parse_summary, summary_token
+from epcloud.study.summary import (
+    BUILDING_AREA,
+    TOTAL_SITE_ENERGY,
+    check_summary,
+    encode_summary,
+    parse_summary,
+    summary_token,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +52,7 @@ JOB_COLUMNS = (
     "fatal",
     "error",
     "energyplus_version",
+    "run_period",
 )
 # Nullable types: a pending job's row has no counts, yet the column keeps its type.
 _COLUMN_TYPES = {
@@ -52,8 +60,9 @@ _COLUMN_TYPES = {
     "severe": "Int64",
     "exit_code": "Int64",
     "timed_out": "boolean",
-    **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version")},
+    **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version", "run_period")},
 }
+ALWAYS_VALUES = (BUILDING_AREA, TOTAL_SITE_ENERGY)
 _SERIES_COLUMNS = ("job_id", "variable", "key", "units", "frequency", "timestamp", "value")
 _READ_THREADS = 32
 _WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
@@ -376,7 +385,10 @@ def _jobs_frame(
 
     ordered = sorted(entries, key=lambda e: e.index)
     records = [rows.get(entry.id) for entry in ordered]
-    value_columns = sorted(set().union(*(found for found in records if found)) - set(JOB_COLUMNS))
+    # The columns every summary has keep their place even when all null (a design-day study's energy).
+    value_columns = sorted(
+        set().union(ALWAYS_VALUES, *(found for found in records if found)) - set(JOB_COLUMNS)
+    )
     columns: dict[str, Any] = {
         "job_id": [e.id for e in ordered],
         "index": [e.index for e in ordered],
