@@ -1,5 +1,9 @@
 """Step 3: every done job's summary into Parquet in the store: ``jobs.parquet`` and ``timeseries/``.
 
+The series are one hive-partitioned dataset (``timeseries/variable=<slug>/part-<shard>.parquet`` and its
+``_common_metadata``), so pyarrow, DuckDB, Athena and Spark read them in place; in the files, the
+variable's full name is the column ``variable_name`` (``variable`` is the partition's slug).
+
 One listing of the done index finds the finished jobs; each shard's summaries come from the digests
 its workers wrote (one GET for many jobs), else one GET per job; shards are read in parallel, a bounded
 window at a time. A small state file (the token of each summary read) makes the next collect read only
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from epcloud.storage import FileInfo, FileSystem
     from epcloud.study.manifest import JobEntry, StudyInfo
 
-__all__ = ["JOB_COLUMNS", "StudyTables", "collect_study"]
+__all__ = ["JOB_COLUMNS", "StudyTables", "collect_study", "series_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ _COLUMN_TYPES = {
     **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version", "run_period")},
 }
 ALWAYS_VALUES = (BUILDING_AREA, TOTAL_SITE_ENERGY)
-_SERIES_COLUMNS = ("job_id", "variable", "key", "units", "frequency", "timestamp", "value")
+_SERIES_COLUMNS = ("job_id", "variable_name", "key", "units", "frequency", "timestamp", "value")
 _READ_THREADS = 32
 _WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
 _LIST_PAGE = 1000  # keys in one page of an S3 listing
@@ -239,7 +243,7 @@ class _SeriesBuffer:
             stamps = series["timestamps"]
             for key, values in series["data"].items():
                 cols["job_id"] += [job] * len(values)
-                cols["variable"] += [variable] * len(values)
+                cols["variable_name"] += [variable] * len(values)
                 cols["key"] += [key] * len(values)
                 cols["units"] += [series["units"]] * len(values)
                 cols["frequency"] += [series["frequency"]] * len(values)
@@ -257,6 +261,31 @@ def _series_type(name: str) -> pa.DataType:
     import pyarrow as pa
 
     return {"timestamp": pa.timestamp("s"), "value": pa.float64()}.get(name, pa.string())
+
+
+def series_schema() -> pa.Schema:
+    """The schema of every series file (the dataset adds the partition column ``variable``)."""
+    import pyarrow as pa
+
+    return pa.schema([(name, _series_type(name)) for name in _SERIES_COLUMNS])
+
+
+def _legacy_series(fs: FileSystem) -> list[str]:
+    """Series files of the layout before hive partitions (``timeseries/<slug>/shard-*.parquet``)."""
+    return [
+        info.path
+        for info in fs.list_files(layout.TIMESERIES)
+        if info.path != layout.TIMESERIES_METADATA
+        and not info.path.startswith(f"{layout.TIMESERIES}/variable=")
+    ]
+
+
+def _write_series_metadata(fs: FileSystem) -> None:
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_metadata(series_schema(), sink)
+    fs.write_bytes(layout.TIMESERIES_METADATA, sink.getvalue())
 
 
 def _variables_of(info: StudyInfo, asked: Iterable[str] | None) -> list[str]:
@@ -300,7 +329,10 @@ def collect_study(
     """Collect the study's results into Parquet in the store and return them as DataFrames."""
     index = _done_jobs(fs, info.shard_count, len(entries))
     done = {job: token for job, (token, _) in index.items()}
-    previous = {} if full else _read_state(fs)
+    legacy = _legacy_series(fs)
+    if legacy:  # written by an older epcloud: everything is collected again in the partitioned layout
+        log.info("%d series files of the old layout: collecting everything again", len(legacy))
+    previous = {} if full or legacy else _read_state(fs)
     old_jobs = _read_parquet(fs, layout.JOBS_TABLE) if previous else None
     if old_jobs is None:
         previous = {}
@@ -345,6 +377,10 @@ def collect_study(
     for shard in sorted(touched_shards - {e.shard for e in changed}):
         _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, _dropped(entries, shard, done, previous))
 
+    if series_vars:
+        _write_series_metadata(fs)
+    for path in legacy:  # their rows are in the new partitions now
+        fs.remove(path)
     table = _jobs_frame(entries, rows, param_names)
     sink = io.BytesIO()
     table.to_parquet(sink, index=False)
@@ -417,15 +453,10 @@ def _read_series(fs: FileSystem, info: StudyInfo, variables: Sequence[str]) -> p
 
     tables = []
     for variable in variables:
-        folder = f"{layout.TIMESERIES}/{layout.variable_slug(variable)}"
-        for item in fs.list_files(folder):
+        for item in fs.list_files(layout.timeseries_folder(variable)):
             table = _read_parquet(fs, item.path)
             if table is not None:
                 tables.append(table)
-    if not tables:
-        return _SeriesBuffer(None).table("").to_pandas()
-    return (
-        pa.concat_tables(tables)
-        .to_pandas()
-        .sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)
-    )
+    joined = pa.concat_tables(tables) if tables else _SeriesBuffer(None).table("")
+    frame = joined.to_pandas().rename(columns={"variable_name": "variable"})
+    return frame.sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)
