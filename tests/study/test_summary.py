@@ -30,13 +30,14 @@ def collected(tmp_path_factory: pytest.TempPathFactory, chicago_epw: Path, model
         SimulationJob(january, chicago_epw, label="january"),
         SimulationJob(Shoebox(timesteps_per_hour=1).to_idf(), chicago_epw, label="year", annual=True),
     ]
-    study = Study.create(LocalFileSystem(root), jobs)
+    study = Study.create(LocalFileSystem(root), jobs, variables=["Zone Mean Air Temperature"])
     study.run(max_workers=2)
-    return study, study.collect().jobs.set_index("label")
+    tables = study.collect()
+    return study, tables.jobs.set_index("label"), tables.timeseries
 
 
 def test_design_day_run_has_design_loads_and_no_energy(collected) -> None:  # type: ignore[no-untyped-def]
-    _, jobs = collected
+    _, jobs, _ = collected
     sized = jobs.loc["sized"]
     assert sized["status"] == "succeeded" and sized["run_period"] == "design days"
     assert math.isnan(sized[TOTAL_SITE_ENERGY])  # null, not 0
@@ -49,7 +50,7 @@ def test_design_day_run_has_design_loads_and_no_energy(collected) -> None:  # ty
 
 
 def test_run_periods_have_full_precision_energy(collected) -> None:  # type: ignore[no-untyped-def]
-    study, jobs = collected
+    study, jobs, _ = collected
     assert jobs.loc["january", "run_period"] == "01-01..01-31"
     assert jobs.loc["year", "run_period"] == "annual"
     for label in ("january", "year"):
@@ -72,6 +73,15 @@ def test_run_periods_have_full_precision_energy(collected) -> None:  # type: ign
 
 
 def test_describe_run_period_of_a_design_day_sql(collected) -> None:  # type: ignore[no-untyped-def]
-    study, jobs = collected
+    study, jobs, _ = collected
     with SQLResult(study.result(jobs.loc["sized", "job_id"]).sql.path) as sql:
         assert describe_run_period(sql) == "design days"
+
+
+def test_series_hold_the_run_period_or_the_design_days(collected) -> None:  # type: ignore[no-untyped-def]
+    _, jobs, series = collected
+    rows = series.groupby("job_id").size()
+    assert rows[jobs.loc["january", "job_id"]] == 31 * 24  # not the design day of 21 January again
+    assert not series.duplicated(["job_id", "key", "timestamp"]).any()
+    assert rows[jobs.loc["year", "job_id"]] == 8760
+    # A design-day run keeps its design days (tests/study/test_collect.py: 48 hourly values).

@@ -201,23 +201,33 @@ def _epoch(moment: datetime) -> int:
 
 
 def _series(sql: SQLResult, requests: Iterable[VariableRequest]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The requested series (timestamps once per variable, values per key) and the ones not found."""
+    """The requested series (timestamps once per variable, values per key) and the ones not found.
+
+    With a run period, only the run periods' values are kept: the sizing periods ran first on the same
+    dates and would appear twice. A design-day run keeps its design days."""
     series: list[dict[str, Any]] = []
     missing: list[str] = []
+    periods: list[int | None] = [index for index, _, _ in run_periods(sql)] or [None]
     for request in requests:
         try:
-            found = sql.get_timeseries(request.name, key=request.key, frequency=request.frequency)
+            parts = [
+                sql.get_timeseries(
+                    request.name, key=request.key, frequency=request.frequency, environment=env
+                )
+                for env in periods
+            ]
         except ResultKeyError as exc:
             log.warning("requested variable not in the output: %s", exc)
             missing.append(request.name)
             continue
+        first = parts[0]
         series.append(
             {
-                "variable": found.variable_name,
-                "units": found.units,
-                "frequency": found.frequency,
-                "timestamps": [_epoch(t) for t in found.timestamps],
-                "data": {key: list(found.data[key]) for key in found.keys},
+                "variable": first.variable_name,
+                "units": first.units,
+                "frequency": first.frequency,
+                "timestamps": [_epoch(t) for part in parts for t in part.timestamps],
+                "data": {key: [v for part in parts for v in part.data[key]] for key in first.keys},
             }
         )
     return series, missing
