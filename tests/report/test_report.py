@@ -25,6 +25,7 @@ from epcloud.batch import SimulationJob
 from epcloud.cli import main
 from epcloud.model import Shoebox
 from epcloud.report import render_report
+from epcloud.report.figures import MONTHS
 from epcloud.storage import LocalFileSystem
 from epcloud.study import Study
 
@@ -288,3 +289,22 @@ def test_a_thousand_jobs_aggregate(tmp_path: Path) -> None:
     ]
     sizes = sorted(max(len(t.get("x") or []), len(t.get("y") or [])) for f in figures for t in f["data"])
     assert sizes[-1] <= 1200 and sum(1 for s in sizes if s > 100) == 2  # the two parameter scatters
+
+
+def test_study_tables_plot_draws_the_reports_charts(annual: Study) -> None:
+    tables = annual.collect()
+    eui = tables.plot("eui")
+    assert eui.data[0].type == "bar" and len(eui.data[0].y) == 4
+    assert eui.layout.xaxis.title.text == "energy use intensity [kWh/m²·yr]"
+    assert set(eui.data[0].customdata) == set(tables.jobs["label"])  # the full labels, on hover
+    uses = tables.plot("end_uses")
+    assert uses.layout.barmode == "stack" and {t.name for t in uses.data} >= {"Heating", "Interior Lighting"}
+    monthly = tables.plot(TEMP)
+    assert len(monthly.data) == 4 and list(monthly.data[0].x) == list(MONTHS)
+    assert monthly.layout.yaxis.title.text == "monthly mean [C]"
+    day = tables.plot(HEAT, kind="day")
+    assert day.data[0].type == "heatmap" and len(day.data[0].z) == 12 and len(day.data[0].z[0]) == 24
+    with pytest.raises(ValueError, match="nor a collected series"):
+        tables.plot("Site Outdoor Air Drybulb Temperature")
+    with pytest.raises(ValueError, match="nothing to plot"):
+        tables.plot("design_loads")  # the shoebox does not size its zones

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from epcloud.report.figures import GJ_TO_KWH
 from epcloud.study.collect import JOB_COLUMNS
@@ -94,7 +94,8 @@ def end_uses(jobs: pd.DataFrame) -> pd.DataFrame:
         by_use[row] = by_use[row].add(values, fill_value=0.0) if row in by_use else values
     frame = pd.DataFrame(by_use, index=jobs.index)
     used = [c for c in frame.columns if (frame[c].fillna(0) > 0).any()]
-    return frame[sorted(used, key=lambda c: -float(frame[c].sum()))]
+    totals: dict[Any, float] = {c: float(frame[c].fillna(0).to_numpy().sum()) for c in used}
+    return frame[sorted(used, key=lambda c: -totals[c])]
 
 
 def design_loads(jobs: pd.DataFrame) -> tuple[pd.DataFrame, int]:

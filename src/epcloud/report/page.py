@@ -181,11 +181,11 @@ def _status_section(jobs: pd.DataFrame, labels: Sequence[str]) -> str:
                 (str(m) for m in (job.get("fatal"), job.get("error")) if isinstance(m, str) and m),
                 "no fatal message (see the job's eplusout.err)",
             )
-            code = job.get("exit_code")
+            code = _number(job.get("exit_code"))
             label = escape(labels[i])
             rows.append(
                 f'<tr class="failed"><td class="text label" title="{label}">{label}</td>'
-                f"<td>{'' if _number(code) is None else int(float(code))}</td>"
+                f"<td>{'' if code is None else int(code)}</td>"
                 f'<td class="message">{escape(message)}</td></tr>'
             )
         more = (

@@ -196,13 +196,14 @@ def design_load_section(charts: Charts, jobs: pd.DataFrame, labels: Sequence[str
             "<p>No design loads were collected: the model does not size its zones (Sizing:Zone and "
             "SimulationControl's zone sizing), so the design days produced only the series below.</p>"
         )
-    names = [labels[jobs.index.get_loc(i)] for i in loads.index]
+    names = [labels[int(i)] for i in loads.index]  # the jobs' index is 0..n-1 (render_report resets it)
     intro = (
         f"<p>The peak sensible design loads of the sizing calculation, in kW: the sum over the {zones} "
         "zones' peaks (they need not coincide).</p>"
     )
     if len(loads) <= MAX_BARS:
-        order = sorted(range(len(loads)), key=lambda i: float(loads.iloc[i].max()))
+        peaks = loads.max(axis=1).tolist()
+        order = sorted(range(len(loads)), key=lambda i: peaks[i])
         shown = short_labels([names[i] for i in order])
         fig = figure(_bar_height(len(order) * len(loads.columns)) + 40)
         for n, mode in enumerate(loads.columns):
@@ -309,7 +310,9 @@ def _month_hour(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(month=start.dt.month, hour=start.dt.hour)
 
 
-def series_section(charts: Charts, series: pd.DataFrame, jobs: pd.DataFrame, variable: str | None) -> str:
+def series_section(
+    charts: Charts, series: pd.DataFrame | None, jobs: pd.DataFrame, variable: str | None
+) -> str:
     """Each requested series as monthly totals (energy) or means (anything else) per job, and its
     average day in each month: months and hours, never a line across the gaps between environments."""
     if series is None or series.empty:

@@ -87,6 +87,14 @@ class StudyTables:
     def __iter__(self) -> Iterator[Any]:
         return iter((self.jobs, self.timeseries))
 
+    def plot(self, what: str = "eui", *, kind: str = "monthly") -> Any:
+        """One of the report's charts as a plotly figure (``epcloud[plot]``): "eui", "site_energy",
+        "end_uses", "design_loads", "runtime", or a requested series by name (``kind`` "monthly" or
+        "day" for its average day per month)."""
+        from epcloud.report.study_plot import study_figure
+
+        return study_figure(self.jobs, self.timeseries, what, kind=kind)
+
 
 def _bounded_map(pool: cf.Executor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
     """``map`` in order with at most ``window`` calls in flight, so results never pile up in memory."""
