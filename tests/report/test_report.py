@@ -199,6 +199,9 @@ def test_report_cli_writes_to_a_store(
     assert (store / "study.text").stat().st_size > 1_000_000
     assert main(["report", annual.url, "-o", str(tmp_path)]) != 0  # a folder: refused, said why
     assert "give a file name" in capsys.readouterr().err
+    never = tmp_path / "never.html"
+    assert main(["report", annual.url, "-o", str(never), "--variable", "Nope"]) == 1  # checked first
+    assert "--variable 'Nope' was not requested" in capsys.readouterr().err and not never.exists()
 
 
 def test_design_day_study_shows_design_loads(

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from epcloud.errors import StoragePathError
+from epcloud.errors import StoragePathError, StudyInputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,6 +78,12 @@ def _report(args: argparse.Namespace) -> int:
     from epcloud.study import Study
 
     study = Study.open(args.store)
+    requested = [v.name for v in study.info.variables]
+    if args.variable and args.variable.lower() not in {name.lower() for name in requested}:
+        raise StudyInputError(
+            f"--variable {args.variable!r} was not requested when the study was created; "
+            f"its series: {', '.join(requested) or 'none'}"
+        )
     tables = study.collect()
     info = study.info
     page = render_report(

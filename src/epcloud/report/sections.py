@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_BARS",
     "Charts",
+    "design_days_only",
     "design_load_section",
     "energy_section",
     "parameter_section",
@@ -326,8 +327,9 @@ def series_section(
         names = chosen
     parts = []
     labels = dict(zip(jobs["job_id"], _labels(jobs), strict=True)) if "job_id" in jobs else {}
+    design_days = design_days_only(jobs)
     for name in names[:MAX_VARIABLES]:
-        parts.append(_one_series(charts, series[series["variable"] == name], name, labels))
+        parts.append(_one_series(charts, series[series["variable"] == name], name, labels, design_days))
     if len(names) > MAX_VARIABLES:
         parts.append(f"<p>The first {MAX_VARIABLES} of {len(names)} series are shown.</p>")
     return "".join(parts)
@@ -339,7 +341,15 @@ def _labels(jobs: pd.DataFrame) -> list[str]:
     return job_labels(jobs)
 
 
-def _one_series(charts: Charts, rows: pd.DataFrame, name: str, labels: Mapping[str, str]) -> str:
+def design_days_only(jobs: pd.DataFrame) -> bool:
+    """Whether every finished job simulated design days only (their series are days, not months)."""
+    periods = [p for p in jobs.get("run_period", []) if isinstance(p, str)]
+    return bool(periods) and all(p == "design days" for p in periods)
+
+
+def _one_series(
+    charts: Charts, rows: pd.DataFrame, name: str, labels: Mapping[str, str], design_days: bool = False
+) -> str:
     units = str(rows["units"].iloc[0]) if "units" in rows else ""
     frequency = str(rows["frequency"].iloc[0]) if "frequency" in rows else ""
     energy = units in _ENERGY_UNITS
@@ -353,6 +363,10 @@ def _one_series(charts: Charts, rows: pd.DataFrame, name: str, labels: Mapping[s
     monthly = (monthly_by_job.sum() if energy else monthly_by_job.mean()).reset_index()
     jobs_seen = list(dict.fromkeys(monthly["job_id"]))
     how = "total" if energy else "mean"
+    hourly = frequency.lower() in ("hourly", "zone timestep", "hvac system timestep", "timestep")
+    if design_days and hourly:  # a month of one design day is no monthly value: the days, hour by hour
+        text = f"{escape(frequency)} values, in {escape(unit)}, of each design day (the mean over the jobs)."
+        return f"<h3>{escape(name)}</h3><p>{text}</p>" + _average_day(charts, steps, unit, energy, True)
     parts = [
         f"<h3>{escape(name)}</h3><p>{escape(frequency)} values, in {escape(unit)}: monthly {how} per job"
     ]
@@ -383,7 +397,6 @@ def _one_series(charts: Charts, rows: pd.DataFrame, name: str, labels: Mapping[s
         categoryarray=[MONTHS[m - 1] for m in months],
     )
     fig.update_yaxes(title_text=axis_title(f"monthly {how}", unit))
-    hourly = frequency.lower() in ("hourly", "zone timestep", "hvac system timestep", "timestep")
     parts[0] += ", and the average day of each month (all jobs).</p>" if hourly else ".</p>"
     parts.append(charts.div(fig))
     if hourly:
@@ -391,7 +404,9 @@ def _one_series(charts: Charts, rows: pd.DataFrame, name: str, labels: Mapping[s
     return "".join(parts)
 
 
-def _average_day(charts: Charts, steps: pd.DataFrame, unit: str, energy: bool) -> str:
+def _average_day(
+    charts: Charts, steps: pd.DataFrame, unit: str, energy: bool, design_days: bool = False
+) -> str:
     """Mean value by month and hour of day over every job: lines for a few months, else a heatmap."""
     by_hour = steps.groupby(["job_id", "month", "hour"])["value"]
     per_job = (by_hour.sum() if energy else by_hour.mean()).reset_index()
@@ -411,7 +426,7 @@ def _average_day(charts: Charts, steps: pd.DataFrame, unit: str, energy: bool) -
                 x=mine["hour"].tolist(),
                 y=rounded(mine["value"]),
                 mode="lines+markers",
-                name=MONTHS[m - 1],
+                name=f"{MONTHS[m - 1]} design day" if design_days else MONTHS[m - 1],
                 line={"color": PALETTE[n % len(PALETTE)]},
             )
         fig.update_xaxes(title_text="hour of day", dtick=3, range=[-0.5, 23.5])

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from epcloud.report.measures import energy, job_labels
 from epcloud.report.sections import (
     Charts,
+    design_days_only,
     design_load_section,
     energy_section,
     runtime_section,
@@ -71,7 +72,9 @@ def study_figure(
                 f"{what!r} is none of {', '.join(WHAT)} nor a collected series ({', '.join(names.values())})"
             )
         series_section(charts, series, jobs, names[key])
-        index = 0 if kind == "monthly" else 1
+        if design_days_only(jobs) and kind == "monthly":
+            raise ValueError("only design days were simulated: they have no monthly values; use kind='day'")
+        index = 0 if kind == "monthly" or design_days_only(jobs) else 1
     if index >= len(charts.figures):
         raise ValueError(f"there is nothing to plot for {what!r} (kind={kind!r}) in these tables")
     return charts.figures[index]
