@@ -49,7 +49,8 @@ CHECK = """
   const measure = () => {
     const out = {state: document.body.dataset.charts, charts: 0, outside: [], overlaps: [], unitless: [],
                  headers: [...document.querySelectorAll("#jobs th")].map((th) => th.textContent),
-                 rows: document.querySelectorAll("#jobs tbody tr").length, width: window.innerWidth};
+                 rows: document.querySelectorAll("#jobs tbody tr").length, width: window.innerWidth,
+                 height: document.documentElement.scrollHeight};
     for (const div of document.querySelectorAll("div.chart")) {
       out.charts += 1;
       const box = div.getBoundingClientRect();
@@ -168,12 +169,24 @@ def test_annual_parametric_study(annual: Study, tmp_path: Path) -> None:
     tables = annual.collect()
     assert (tables.jobs["run_period"] == "annual").all()
     page = tmp_path / "report.html"
-    page.write_text(render_report(tables.jobs, tables.timeseries, title="Shoebox retrofit, annual"))
+    info = annual.info
+    provenance = {
+        "url": "s3://my-bucket/shoebox-retrofit",  # where such a study would live; it ran in a folder here
+        "created_at": info.created_at,
+        "epcloud_version": info.epcloud_version,
+        "energyplus_version": info.energyplus_version,
+    }
+    report = render_report(
+        tables.jobs, tables.timeseries, title="Shoebox retrofit, annual", provenance=provenance
+    )
+    page.write_text(report)
     text = page.read_text()
     for wanted in ("kWh/m²·yr", "Energy use intensity", "End uses", "Parameters", "wall_r", "Zone Mean Air"):
         assert wanted in text
     assert "Peak design loads" not in text  # the shoebox does not size its zones
+    heights = {}
     for found in assert_readable(page, tmp_path, charts=(8, 14)):
+        heights[found["width"]] = found["height"]
         assert found["rows"] == 4
         headers = found["headers"]
         assert any(h.startswith("EUI [kWh/m²·yr]") for h in headers), headers
@@ -182,7 +195,8 @@ def test_annual_parametric_study(annual: Study, tmp_path: Path) -> None:
     shots = os.environ.get("EPCLOUD_REPORT_SCREENSHOTS")
     if shots:
         for width in WIDTHS:
-            screenshot(page, width, Path(shots).resolve() / f"report-{width}.png", tmp_path, height=5600)
+            out = Path(shots).resolve() / f"report-{width}.png"
+            screenshot(page, width, out, tmp_path, height=heights[width] + 20)
 
 
 def test_report_cli_writes_to_a_store(
