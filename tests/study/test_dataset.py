@@ -18,7 +18,7 @@ from epcloud.cli import main
 from epcloud.errors import ResultNotFoundError
 from epcloud.storage import LocalFileSystem, S3FileSystem
 from epcloud.study import layout
-from epcloud.study.dataset import query_connection
+from epcloud.study.dataset import open_dataset, query_connection
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cloud-workflow.md"
 SERIES_ORDER = ["job_id", "variable", "key", "timestamp"]
@@ -181,3 +181,19 @@ def test_the_guides_duckdb_example(
     expected = (joined.groupby("wall_r")["value"].sum() / 1e9).round(6)
     assert [r["wall_r"] for r in rows] == expected.index.tolist()
     assert [r["heating_gj"] for r in rows] == pytest.approx(expected.tolist(), rel=1e-6)
+
+
+def test_dataset_on_an_fsspec_store(local_study: tuple[Study, Any]) -> None:
+    """The same tables copied into an fsspec store (memory://) read through pyarrow's fsspec handler."""
+    from epcloud.storage import FsspecFileSystem
+
+    study, tables = local_study
+    store = FsspecFileSystem(f"memory://dataset-{id(study)}")
+    for info in study.fs.list_files(""):
+        if info.path == layout.JOBS_TABLE or info.path.startswith(f"{layout.TIMESERIES}/"):
+            store.write_bytes(info.path, study.fs.read_bytes(info.path))
+    jobs = open_dataset(store, "jobs").to_table().to_pandas()
+    pd.testing.assert_frame_equal(jobs, tables.jobs)
+    series = open_dataset(store, "timeseries").to_table().to_pandas()
+    expected = tables.timeseries[["job_id", "variable", "key", "units", "frequency", "timestamp", "value"]]
+    pd.testing.assert_frame_equal(_series_rows(series), expected, check_dtype=False)
