@@ -325,3 +325,28 @@ def test_study_tables_plot_draws_the_reports_charts(annual: Study) -> None:
         tables.plot("Site Outdoor Air Drybulb Temperature")
     with pytest.raises(ValueError, match="nothing to plot"):
         tables.plot("design_loads")  # the shoebox does not size its zones
+
+
+def test_report_cli_writes_into_s3(
+    annual: Study,
+    s3_bucket: str,
+    s3_options: dict[str, str],
+    s3_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`-o s3://...`: the page goes to the test server over HTTP, with the endpoint from the environment."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_options["endpoint_url"])
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_options["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_options["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", s3_options["region_name"])
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    url = f"s3://{s3_bucket}/reports/annual.html"
+    assert main(["report", annual.url, "-o", url]) == 0
+    assert f"wrote {url}" in capsys.readouterr().out
+    body = s3_client.get_object(Bucket=s3_bucket, Key="reports/annual.html")["Body"].read()
+    assert body.startswith(b"<!DOCTYPE html>") and b"Energy use intensity" in body

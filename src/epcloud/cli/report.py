@@ -86,11 +86,17 @@ def _report(args: argparse.Namespace) -> int:
         )
     tables = study.collect()
     info = study.info
+    from epcloud.study.collect import parameter_column
+
+    # The parameters the study recorded for its jobs, as their columns in the jobs table.
+    names = sorted({name for entry in study.entries() for name in entry.parameters})
+    parameters = [parameter_column(name) for name in names]
     page = render_report(
         tables.jobs,
         tables.timeseries,
         title=args.title or study.url,
         variable=args.variable,
+        parameters=parameters,
         sensitivity=_sensitivity(tables),
         provenance={
             "url": study.url,

@@ -137,7 +137,7 @@ def _plotly_gzip() -> str:
     """plotly.js, gzip-compressed and base64-encoded (computed once per process)."""
     from plotly.offline import get_plotlyjs
 
-    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode()
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=6, mtime=0)).decode()
 
 
 def _number(value: Any) -> float | None:

@@ -225,8 +225,12 @@ def _base_row(entry: JobEntry, param_names: Sequence[str]) -> dict[str, Any]:
     return row
 
 
-def _param_column(name: str) -> str:
+def parameter_column(name: str) -> str:
+    """The jobs-table column of a study parameter (``param_<name>`` where a run's column has the name)."""
     return f"param_{name}" if name in JOB_COLUMNS else name
+
+
+_param_column = parameter_column
 
 
 def _summary_row(summary: dict[str, Any]) -> dict[str, Any]:
