@@ -60,7 +60,13 @@ def _s3_filesystem(fs: Any) -> pafs.S3FileSystem:
 
     client = fs.client
     endpoint = urlsplit(client.meta.endpoint_url)
-    credentials = client._request_signer._credentials  # what botocore resolved (explicit, env, profile)
+    # What botocore resolved for this client (explicit keys, environment, profile, role), else the chain.
+    signer = getattr(client, "_request_signer", None)
+    credentials = getattr(signer, "_credentials", None)
+    if credentials is None:
+        import boto3
+
+        credentials = boto3.session.Session().get_credentials()
     options: dict[str, Any] = {"region": client.meta.region_name or "us-east-1"}
     if credentials is not None:
         frozen = credentials.get_frozen_credentials()
