@@ -176,16 +176,24 @@ def test_annual_parametric_study(annual: Study, tmp_path: Path) -> None:
         "epcloud_version": info.epcloud_version,
         "energyplus_version": info.energyplus_version,
     }
+    # A ranking as a sweep's sensitivity would give one: here the rank correlation of the four runs.
+    site = tables.jobs["site/Total Site Energy [GJ]"]
+    ranking = {p: abs(float(tables.jobs[p].rank().corr(site.rank()))) for p in ("wall_r", "window_to_wall")}
     report = render_report(
-        tables.jobs, tables.timeseries, title="Shoebox retrofit, annual", provenance=provenance
+        tables.jobs,
+        tables.timeseries,
+        title="Shoebox retrofit, annual",
+        provenance=provenance,
+        sensitivity=ranking,
+        sensitivity_method="Spearman rank correlation",
     )
     page.write_text(report)
     text = page.read_text()
-    for wanted in ("kWh/m²·yr", "Energy use intensity", "End uses", "Parameters", "wall_r", "Zone Mean Air"):
+    for wanted in ("kWh/m²·yr", "Energy use intensity", "End uses", "Parameters", "Sensitivity ranking"):
         assert wanted in text
     assert "Peak design loads" not in text  # the shoebox does not size its zones
     heights = {}
-    for found in assert_readable(page, tmp_path, charts=(8, 14)):
+    for found in assert_readable(page, tmp_path, charts=(9, 14)):
         heights[found["width"]] = found["height"]
         assert found["rows"] == 4
         headers = found["headers"]

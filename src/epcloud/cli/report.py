@@ -52,22 +52,25 @@ def _write(output: str, page: str) -> str:
     return store.url(name)
 
 
-def _sensitivity(tables: object) -> dict[str, float] | None:
-    """The sensitivity ranking of the total site energy, when this epcloud's tables offer one."""
-    rank = getattr(tables, "sensitivity", None)
-    jobs = getattr(tables, "jobs", None)
+def _sensitivity(tables: object) -> tuple[dict[str, float] | None, str | None]:
+    """The sweep's ranking of its parameters for the total site energy, and the method's name; None for
+    a study made without a sweep (or an epcloud whose tables rank nothing), or without energy."""
     from epcloud.study.summary import TOTAL_SITE_ENERGY
 
-    if rank is None or jobs is None or TOTAL_SITE_ENERGY not in jobs or jobs[TOTAL_SITE_ENERGY].isna().all():
-        return None
+    rank = getattr(tables, "sensitivity", None)
+    jobs = getattr(tables, "jobs", None)
+    if rank is None or not getattr(tables, "sweep", None) or jobs is None or TOTAL_SITE_ENERGY not in jobs:
+        return None, None
+    if jobs[TOTAL_SITE_ENERGY].notna().sum() < 2:
+        return None, None
     found = rank(TOTAL_SITE_ENERGY)
-    if hasattr(found, "to_dict") and not hasattr(found, "columns"):  # a Series by parameter
-        return {str(k): float(v) for k, v in found.to_dict().items()}
-    if hasattr(found, "columns"):  # a DataFrame: its first numeric column, by its "parameter" column or index
-        frame = found.set_index("parameter") if "parameter" in found.columns else found
-        numeric = frame.select_dtypes("number")
-        return {str(k): float(v) for k, v in numeric.iloc[:, 0].items()} if numeric.shape[1] else None
-    return {str(k): float(v) for k, v in dict(found).items()}
+    # Sobol's total index, Morris's mu*, else the regression's standardised coefficient (by size).
+    column = next((c for c in ("ST", "mu_star", "src") if c in found.columns), None)
+    if column is None or "parameter" not in found.columns:
+        return None, None
+    size = found.assign(size=found[column].abs()).groupby("parameter")["size"].max()  # over weather files
+    method = found.attrs.get("method")
+    return {str(k): float(v) for k, v in size.items()}, f"{method} ({column})" if method else column
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -91,13 +94,15 @@ def _report(args: argparse.Namespace) -> int:
     # The parameters the study recorded for its jobs, as their columns in the jobs table.
     names = sorted({name for entry in study.entries() for name in entry.parameters})
     parameters = [parameter_column(name) for name in names]
+    ranking, method = _sensitivity(tables)
     page = render_report(
         tables.jobs,
         tables.timeseries,
         title=args.title or study.url,
         variable=args.variable,
         parameters=parameters,
-        sensitivity=_sensitivity(tables),
+        sensitivity=ranking,
+        sensitivity_method=method,
         provenance={
             "url": study.url,
             "created_at": info.created_at,

@@ -23,7 +23,7 @@ _END_USE = re.compile(r"^end_use/(?P<row>[^/]+)/(?P<fuel>[^\[]+?)\s*\[GJ\]$")
 _FACILITY_LOAD = re.compile(r"^design_load/Facility/(?P<mode>Cooling|Heating) \[W\]$")
 _ZONE_LOAD = re.compile(r"^design_load/(?P<zone>.+)/(?P<mode>Cooling|Heating) \[W\]$")
 # Columns of a run, not parameters (batch tables add location and cached).
-_FIXED = {*JOB_COLUMNS, "location", "cached"}
+_FIXED = {*JOB_COLUMNS, "location", "cached", "missing_variables"}
 
 
 def job_labels(jobs: pd.DataFrame) -> list[str]:

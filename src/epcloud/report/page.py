@@ -298,6 +298,7 @@ def render_report(
     variable: str | None = None,
     parameters: Sequence[str] | None = None,
     sensitivity: Mapping[str, float] | None = None,
+    sensitivity_method: str | None = None,
     provenance: Mapping[str, Any] | None = None,
 ) -> str:
     """The report page as one HTML string; it fetches nothing (plotly.js is inside).
@@ -308,6 +309,7 @@ def render_report(
         variable: chart only this series (default: every collected one, up to four).
         parameters: the parameter columns (default: the columns that are neither a run's nor a value).
         sensitivity: a sensitivity index per parameter, drawn as a ranking when given.
+        sensitivity_method: the analysis that computed it (said on the page).
         provenance: ``url``, ``created_at``, ``epcloud_version``, ``energyplus_version``, ``metadata``.
     """
     needs_plotly("epcloud report")
@@ -326,7 +328,9 @@ def render_report(
         sections.append((heading, note + design_load_section(charts, jobs, labels)))
     target = _target(jobs)
     if params and target is not None and jobs["status"].eq("succeeded").sum() > 1:
-        sections.append(("Parameters", parameter_section(charts, jobs, params, target, sensitivity)))
+        sections.append(
+            ("Parameters", parameter_section(charts, jobs, params, target, sensitivity, sensitivity_method))
+        )
     sections.append(("Series", series_section(charts, series, jobs, variable)))
     sections.append(("Jobs", _jobs_table(jobs, labels, params)))
     sections.append(("Runtime", runtime_section(charts, jobs)))

@@ -238,6 +238,7 @@ def parameter_section(
     parameters: Sequence[str],
     target: tuple[str, str, pd.Series],
     sensitivity: Mapping[str, float] | None,
+    method: str | None = None,
 ) -> str:
     """One small chart of the target against each parameter, and the sensitivity ranking when given."""
     import pandas as pd
@@ -281,9 +282,13 @@ def parameter_section(
             marker_color=PALETTE[2],
             hovertemplate="%{customdata}: %{x:.3g}<extra></extra>",
         )
-        fig.update_xaxes(title_text=axis_title(f"sensitivity of {name}", "index"))
+        fig.update_xaxes(title_text=axis_title("sensitivity of the total site energy", "index"))
         fig.update_yaxes(title_text="parameter", type="category")
-        parts.append("<h3>Sensitivity ranking</h3>" + charts.div(fig))
+        how = f" by {escape(method)}" if method else ""
+        parts.append(
+            f"<h3>Sensitivity ranking</h3><p>The parameters ranked for the total site energy{how}, "
+            "most influential at the top.</p>" + charts.div(fig)
+        )
     return "".join(parts)
 
 
