@@ -35,7 +35,10 @@ def test_collect_tables_and_incremental_reads(ran_study: Study, tmp_path: object
     assert list(jobs["job_id"]) == [f"job-{i:06d}" for i in range(4)]
     assert list(jobs["status"]) == ["succeeded", "pending", "succeeded", "pending"]
     assert list(jobs["wall_r"]) == [1.0, 2.0, 3.0, 4.0] and "window_to_wall" in jobs
-    assert (jobs.loc[jobs.status == "succeeded", "meter/Electricity:Facility [GJ]"] > 0).all()
+    done = jobs.status == "succeeded"
+    assert list(jobs["run_period"][done]) == ["design days"] * 2  # what was simulated, said per job
+    assert jobs.loc[done, "site/Total Site Energy [GJ]"].isna().all()  # null energy, not 0
+    assert not [c for c in jobs if c.startswith(("end_use/", "meter/"))]
     assert jobs.loc[1, "runtime_seconds"] != jobs.loc[1, "runtime_seconds"]  # NaN for a pending job
     stored = pq.read_table(io.BytesIO(fs.read_bytes(layout.JOBS_TABLE))).to_pandas()
     assert stored.equals(jobs)

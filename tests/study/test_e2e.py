@@ -169,7 +169,10 @@ def test_workers_killed_and_rerun_give_every_job_once(
             row = jobs.set_index("job_id").loc[entry.id]
             assert expected["values"], entry.id
             for column, value in expected["values"].items():
-                assert row[column] == value, (entry.id, column)
+                if value is None:  # no run period: the energy is null in the table too
+                    assert pd.isna(row[column]), (entry.id, column)
+                else:
+                    assert row[column] == value, (entry.id, column)
             assert (row["warnings"], row["severe"]) == (expected["warnings"], expected["severe"])
             mine = series[series.job_id == entry.id]
             for block in expected["series"]:

@@ -17,7 +17,18 @@ from epcloud import __version__
 from epcloud.cli.errors import EXIT_INTERRUPTED, EXIT_USAGE, ParserError, describe
 
 # Each module has `register(subparsers)`; it adds its commands and sets `func` on their parsers.
-_COMMAND_MODULES = ("run", "batch", "demo", "example", "weather", "study", "report", "upload", "sensitivity")
+_COMMAND_MODULES = (
+    "run",
+    "batch",
+    "demo",
+    "example",
+    "weather",
+    "study",
+    "report",
+    "upload",
+    "sensitivity",
+    "query",
+)
 
 log = logging.getLogger(__name__)
 

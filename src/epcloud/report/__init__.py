@@ -1,4 +1,4 @@
-"""A study report: one self-contained HTML page with inline SVG charts."""
+"""A study report: one self-contained HTML page of plotly charts that opens offline."""
 
 from epcloud.report.page import render_report
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.axes import Axes
+    import plotly.graph_objects as go
 
 __all__ = ["TimeSeriesResult"]
 
@@ -68,23 +68,24 @@ class TimeSeriesResult:
         )
         return frame
 
-    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Draw one line per key on `ax` (a new figure when None) and return the Axes (``epcloud[plot]``)."""
-        if ax is None:
-            try:
-                import matplotlib.pyplot as plt
-            except ImportError as exc:
-                raise ImportError(
-                    "TimeSeriesResult.plot() needs matplotlib: pip install 'epcloud[plot]'"
-                ) from exc
-            _, ax = plt.subplots()
-        for key in self.keys:
-            ax.plot(self.timestamps, self.data[key], label=key, **kwargs)  # type: ignore[arg-type]
-        ax.set_ylabel(f"{self.variable_name} [{self.units}]" if self.units else self.variable_name)
-        ax.set_title(f"{self.variable_name} ({self.frequency})")
-        if len(self.keys) > 1:
-            ax.legend()
-        return ax
+    def plot(self, **layout: Any) -> go.Figure:
+        """A plotly figure with one line per key (``epcloud[plot]``): the unit on the value axis, energy in
+        kWh rather than joules, lines broken between environments (design days, run periods).
+
+        ``layout`` goes to ``Figure.update_layout`` (e.g. ``height=500``); show it with ``fig.show()``
+        or save it with ``fig.write_html("series.html")``.
+        """
+        from epcloud.report.figures import axis_title, figure, line_traces, needs_plotly
+
+        needs_plotly("TimeSeriesResult.plot()")
+        factor, unit = (1 / 3.6e6, "kWh") if self.units == "J" else (1.0, self.units)
+        fig = figure(400, legend=len(self.keys) > 1)
+        columns = [(key, [v * factor for v in self.data[key]]) for key in self.keys]
+        line_traces(fig, self.timestamps, columns)
+        fig.update_xaxes(title_text=f"time ({self.frequency})", type="date")
+        fig.update_yaxes(title_text=axis_title(self.variable_name, unit))
+        fig.update_layout(**layout)
+        return fig
 
 
 def _shorten(names: tuple[str, ...], limit: int = 8) -> str:

@@ -16,6 +16,8 @@ from epcloud.study.sweep import Parameter, Sweep
 from epcloud.study.worker import ShardReport, resolve_slice, run_entries, run_on_executor
 
 if TYPE_CHECKING:
+    import pyarrow.dataset as ds
+
     from epcloud.batch.jobs import SimulationJob
     from epcloud.batch.runner import ProgressDisplay
     from epcloud.results.simulation_result import SimulationResult
@@ -217,6 +219,13 @@ class Study:
         from epcloud.study.collect import collect_study
 
         return collect_study(self.fs, self.info, self.entries(), variables=variables, full=full)
+
+    def dataset(self, name: str = "jobs") -> ds.Dataset:
+        """A collected table read in place as a `pyarrow.dataset.Dataset`: "jobs" (one row per job) or
+        "timeseries" (hive-partitioned by ``variable``); run `collect()` first."""
+        from epcloud.study.dataset import open_dataset
+
+        return open_dataset(self.fs, name)
 
     def status(self) -> StudyStatus:
         """How many jobs are done, failed, running (by lease) and pending; one listing."""

@@ -1,5 +1,9 @@
 """Step 3: every done job's summary into Parquet in the store: ``jobs.parquet`` and ``timeseries/``.
 
+The series are one hive-partitioned dataset (``timeseries/variable=<slug>/part-<shard>.parquet`` and its
+``_common_metadata``), so pyarrow, DuckDB, Athena and Spark read them in place; in the files, the
+variable's full name is the column ``variable_name`` (``variable`` is the partition's slug).
+
 One listing of the done index finds the finished jobs; each shard's summaries come from the digests
 its workers wrote (one GET for many jobs), else one GET per job; shards are read in parallel, a bounded
 window at a time. A small state file (the token of each summary read) makes the next collect read only
@@ -18,7 +22,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from epcloud.errors import StorageError, StorageNotFoundError, StudyVariableError
 from epcloud.study import layout
-from epcloud.study.summary import check_summary, encode_summary, parse_summary, summary_token
+from epcloud.study.summary import (
+    BUILDING_AREA,
+    TOTAL_SITE_ENERGY,
+    check_summary,
+    encode_summary,
+    parse_summary,
+    summary_token,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +38,7 @@ if TYPE_CHECKING:
     from epcloud.storage import FileInfo, FileSystem
     from epcloud.study.manifest import JobEntry, StudyInfo
 
-__all__ = ["JOB_COLUMNS", "StudyTables", "collect_study"]
+__all__ = ["JOB_COLUMNS", "StudyTables", "collect_study", "series_schema"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +56,7 @@ JOB_COLUMNS = (
     "fatal",
     "error",
     "energyplus_version",
+    "run_period",
 )
 # Nullable types: a pending job's row has no counts, yet the column keeps its type.
 _COLUMN_TYPES = {
@@ -52,11 +64,12 @@ _COLUMN_TYPES = {
     "severe": "Int64",
     "exit_code": "Int64",
     "timed_out": "boolean",
-    **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version")},
+    **{name: "string" for name in ("label", "status", "fatal", "error", "energyplus_version", "run_period")},
 }
 MISSING_COLUMN = "missing_variables"
 """Requested variables a job's EnergyPlus did not report (comma-separated; null when none were missing)."""
-_SERIES_COLUMNS = ("job_id", "variable", "key", "units", "frequency", "timestamp", "value")
+ALWAYS_VALUES = (BUILDING_AREA, TOTAL_SITE_ENERGY)
+_SERIES_COLUMNS = ("job_id", "variable_name", "key", "units", "frequency", "timestamp", "value")
 _READ_THREADS = 32
 _WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
 _LIST_PAGE = 1000  # keys in one page of an S3 listing
@@ -82,6 +95,14 @@ class StudyTables:
         from epcloud.study.sensitivity import sensitivity
 
         return sensitivity(self.jobs, target, self.sweep)
+
+    def plot(self, what: str = "eui", *, kind: str = "monthly") -> Any:
+        """One of the report's charts as a plotly figure (``epcloud[plot]``): "eui", "site_energy",
+        "end_uses", "design_loads", "runtime", or a requested series by name (``kind`` "monthly" or
+        "day" for its average day per month)."""
+        from epcloud.report.study_plot import study_figure
+
+        return study_figure(self.jobs, self.timeseries, what, kind=kind)
 
 
 def _bounded_map(pool: cf.Executor, fn: Callable[[T], R], items: Iterable[T], window: int) -> Iterator[R]:
@@ -214,8 +235,12 @@ def _base_row(entry: JobEntry, param_names: Sequence[str]) -> dict[str, Any]:
     return row
 
 
-def _param_column(name: str) -> str:
+def parameter_column(name: str) -> str:
+    """The jobs-table column of a study parameter (``param_<name>`` where a run's column has the name)."""
     return f"param_{name}" if name in JOB_COLUMNS else name
+
+
+_param_column = parameter_column
 
 
 def _summary_row(summary: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +267,7 @@ class _SeriesBuffer:
             stamps = series["timestamps"]
             for key, values in series["data"].items():
                 cols["job_id"] += [job] * len(values)
-                cols["variable"] += [variable] * len(values)
+                cols["variable_name"] += [variable] * len(values)
                 cols["key"] += [key] * len(values)
                 cols["units"] += [series["units"]] * len(values)
                 cols["frequency"] += [series["frequency"]] * len(values)
@@ -260,6 +285,31 @@ def _series_type(name: str) -> pa.DataType:
     import pyarrow as pa
 
     return {"timestamp": pa.timestamp("s"), "value": pa.float64()}.get(name, pa.string())
+
+
+def series_schema() -> pa.Schema:
+    """The schema of every series file (the dataset adds the partition column ``variable``)."""
+    import pyarrow as pa
+
+    return pa.schema([(name, _series_type(name)) for name in _SERIES_COLUMNS])
+
+
+def _legacy_series(fs: FileSystem) -> list[str]:
+    """Series files of the layout before hive partitions (``timeseries/<slug>/shard-*.parquet``)."""
+    return [
+        info.path
+        for info in fs.list_files(layout.TIMESERIES)
+        if info.path != layout.TIMESERIES_METADATA
+        and not info.path.startswith(f"{layout.TIMESERIES}/variable=")
+    ]
+
+
+def _write_series_metadata(fs: FileSystem) -> None:
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_metadata(series_schema(), sink)
+    fs.write_bytes(layout.TIMESERIES_METADATA, sink.getvalue())
 
 
 def _variables_of(info: StudyInfo, asked: Iterable[str] | None) -> list[str]:
@@ -305,7 +355,10 @@ def collect_study(
     """Collect the study's results into Parquet in the store and return them as DataFrames."""
     index = _done_jobs(fs, info.shard_count, len(entries))
     done = {job: token for job, (token, _) in index.items()}
-    previous = {} if full else _read_state(fs)
+    legacy = _legacy_series(fs)
+    if legacy:  # written by an older epcloud: everything is collected again in the partitioned layout
+        log.info("%d series files of the old layout: collecting everything again", len(legacy))
+    previous = {} if full or legacy else _read_state(fs)
     old_jobs = _read_parquet(fs, layout.JOBS_TABLE) if previous else None
     if old_jobs is None:
         previous = {}
@@ -357,6 +410,10 @@ def collect_study(
     for shard in sorted(touched_shards - {e.shard for e in changed}):
         _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, _dropped(entries, shard, done, previous))
 
+    if series_vars:
+        _write_series_metadata(fs)
+    for path in legacy:  # their rows are in the new partitions now
+        fs.remove(path)
     table = _jobs_frame(entries, rows, param_names)
     sink = io.BytesIO()
     table.to_parquet(sink, index=False)
@@ -397,8 +454,11 @@ def _jobs_frame(
 
     ordered = sorted(entries, key=lambda e: e.index)
     records = [rows.get(entry.id) for entry in ordered]
+    # The columns every summary has keep their place even when all null (a design-day study's energy).
     value_columns = sorted(
-        set().union(*(found for found in records if found)) - set(JOB_COLUMNS) - {MISSING_COLUMN}
+        set().union(ALWAYS_VALUES, *(found for found in records if found))
+        - set(JOB_COLUMNS)
+        - {MISSING_COLUMN}
     )
     columns: dict[str, Any] = {
         "job_id": [e.id for e in ordered],
@@ -431,15 +491,10 @@ def _read_series(fs: FileSystem, info: StudyInfo, variables: Sequence[str]) -> p
 
     tables = []
     for variable in variables:
-        folder = f"{layout.TIMESERIES}/{layout.variable_slug(variable)}"
-        for item in fs.list_files(folder):
+        for item in fs.list_files(layout.timeseries_folder(variable)):
             table = _read_parquet(fs, item.path)
             if table is not None:
                 tables.append(table)
-    if not tables:
-        return _SeriesBuffer(None).table("").to_pandas()
-    return (
-        pa.concat_tables(tables)
-        .to_pandas()
-        .sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)
-    )
+    joined = pa.concat_tables(tables) if tables else _SeriesBuffer(None).table("")
+    frame = joined.to_pandas().rename(columns={"variable_name": "variable"})
+    return frame.sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)

@@ -10,7 +10,9 @@ results/shard-00000/<job-id>/done.json   the done-marker: created once, names th
 done/shard-00000/<job-id>.<status>.<token>.json   a copy of the summary, written after the done-marker
 digests/shard-00000/<run-id>.json       the summaries of one worker run, in one object (for collect)
 leases/<job-id>.json                    a running job's lease (who runs it; renewed every heartbeat)
-jobs.parquet, timeseries/<var>/*.parquet, collect/state.json    what collect writes
+jobs.parquet                            what collect writes: one row per job,
+timeseries/variable=<slug>/part-00000.parquet   the series, partitioned hive-style (one part per shard),
+timeseries/_common_metadata             their schema; collect/state.json: what the last collect read
 ```
 Results are grouped by shard so a worker lists only its own shard's results (one LIST request). The
 ``done/`` index has one small key per finished job, so status and collect list a job once, not its ten
@@ -37,6 +39,7 @@ __all__ = [
     "STUDY_FILE",
     "SUMMARY_FILE",
     "TIMESERIES",
+    "TIMESERIES_METADATA",
     "attempt_dir",
     "digest_path",
     "digest_shard",
@@ -52,6 +55,7 @@ __all__ = [
     "split_attempt_path",
     "split_done_path",
     "split_result_path",
+    "timeseries_folder",
     "timeseries_path",
     "variable_slug",
     "weather_path",
@@ -64,6 +68,7 @@ RESULTS = "results"
 LEASES = "leases"
 JOBS_TABLE = "jobs.parquet"
 TIMESERIES = "timeseries"
+TIMESERIES_METADATA = "timeseries/_common_metadata"
 COLLECT_STATE = "collect/state.json"
 SUMMARY_FILE = "summary.json"
 DONE = "done"
@@ -164,5 +169,10 @@ def variable_slug(variable: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", variable.lower()).strip("_") or "variable"
 
 
+def timeseries_folder(variable: str) -> str:
+    """The hive partition of one variable's series (``variable=<slug>``)."""
+    return f"{TIMESERIES}/variable={variable_slug(variable)}"
+
+
 def timeseries_path(variable: str, shard: int) -> str:
-    return f"{TIMESERIES}/{variable_slug(variable)}/shard-{shard:05d}.parquet"
+    return f"{timeseries_folder(variable)}/part-{shard:05d}.parquet"
