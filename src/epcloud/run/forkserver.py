@@ -212,9 +212,13 @@ def shutdown_fork_servers() -> None:
         server.close()
 
 
-def _start(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> tuple[_Job, IO[bytes], IO[bytes]]:
-    full_env = dict(env) if env is not None else dict(os.environ)
-    server = fork_server_for(cmd[0], full_env)
+def _full_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    return dict(env) if env is not None else dict(os.environ)
+
+
+def _start(
+    server: ForkServer, cmd: Sequence[str], cwd: Path, full_env: dict[str, str]
+) -> tuple[_Job, IO[bytes], IO[bytes]]:
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     try:
@@ -262,9 +266,13 @@ def run_forked(
     on_line: LineCallback | None = None,
     running: RunningProcesses | None = None,
 ) -> ProcessOutcome:
-    """`run_process` through the fork server: same arguments, same outcome, same kill guarantees."""
+    """`run_process` through the fork server: same arguments, same outcome, same kill guarantees.
+
+    The timeout and the runtime count from the request, not from the server's start (once per process).
+    """
+    full_env = _full_env(env)
+    job, out, err = _start(fork_server_for(cmd[0], full_env), cmd, cwd, full_env)
     start = time.perf_counter()
-    job, out, err = _start(cmd, cwd, env)
     lines: list[str] = []
     errors: list[str] = []
     readers = [
@@ -276,15 +284,15 @@ def run_forked(
     expired = threading.Event()
     pid: int | None = None
     try:
-        pid = job.pid.result()
+        pid = child = job.pid.result()
         if running is not None:
-            running.add(pid)
+            running.add(child)
 
         def expire() -> None:
             expired.set()
-            kill_process_tree(pid)
+            kill_process_tree(child)
 
-        timer = threading.Timer(max(0.0, timeout - (time.perf_counter() - start)), expire)
+        timer = threading.Timer(timeout, expire)
         timer.daemon = True
         timer.start()
         try:
@@ -292,6 +300,9 @@ def run_forked(
         finally:
             timer.cancel()
     except BaseException:
+        if pid is None:  # interrupted before the server answered: the child may exist all the same
+            with contextlib.suppress(Exception):
+                pid = job.pid.result(timeout=30)
         if pid is not None:
             kill_process_tree(pid)
             with contextlib.suppress(Exception):
@@ -321,8 +332,10 @@ async def async_run_forked(
     on_line: LineCallback | None = None,
 ) -> ProcessOutcome:
     """The coroutine twin of `run_forked`; cancelling it kills the run's process group."""
+    full_env = _full_env(env)
+    server = await asyncio.to_thread(fork_server_for, cmd[0], full_env)  # the first call starts it
+    job, out, err = _start(server, cmd, cwd, full_env)
     start = time.perf_counter()
-    job, out, err = _start(cmd, cwd, env)
     lines: list[str] = []
     errors: list[str] = []
     pumps = asyncio.gather(_apump(out, lines, on_line), _apump(err, errors, None))
@@ -331,14 +344,16 @@ async def async_run_forked(
     timed_out = False
     try:
         pid = await asyncio.shield(asyncio.wrap_future(job.pid))
-        remaining = max(0.0, timeout - (time.perf_counter() - start))
         try:
-            status = await asyncio.wait_for(asyncio.shield(status_future), timeout=remaining)
+            status = await asyncio.wait_for(asyncio.shield(status_future), timeout=timeout)
         except asyncio.TimeoutError:
             timed_out = True
             kill_process_tree(pid)
             status = await status_future
     except BaseException:
+        if pid is None:
+            with contextlib.suppress(Exception):
+                pid = job.pid.result(timeout=30)
         if pid is not None:
             kill_process_tree(pid)
         with contextlib.suppress(BaseException):
