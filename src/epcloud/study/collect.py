@@ -320,21 +320,29 @@ def collect_study(
     groups: dict[int, list[JobEntry]] = {}
     for entry in changed:
         groups.setdefault(entry.shard, []).append(entry)
+    by_shard: dict[int, list[JobEntry]] = {}
+    if previous:  # each flush looks at its own shard's jobs, not at every job of the study
+        for entry in entries:
+            by_shard.setdefault(entry.shard, []).append(entry)
+
+    def dropped(shard: int) -> set[str] | None:
+        return _dropped(by_shard.get(shard, []), done, previous)
+
     read = _shard_reader(fs, index, _digests(fs) if changed else {})
     buffer, current = _SeriesBuffer(wanted), None
     with cf.ThreadPoolExecutor(max_workers=_READ_THREADS, thread_name_prefix="epcloud-collect") as pool:
         for shard_jobs in _bounded_map(pool, read, groups.values(), _WINDOW):
             for entry, summary in shard_jobs:
                 if current is not None and entry.shard != current:
-                    _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
+                    _flush_shard(fs, current, buffer, series_vars, dropped(current))
                     buffer = _SeriesBuffer(wanted)
                 current = entry.shard
                 rows[entry.id] = _summary_row(summary)
                 buffer.add(entry.id, summary)
     if current is not None:
-        _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
+        _flush_shard(fs, current, buffer, series_vars, dropped(current))
     for shard in sorted(touched_shards - {e.shard for e in changed}):
-        _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, _dropped(entries, shard, done, previous))
+        _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, dropped(shard))
 
     table = _jobs_frame(entries, rows, param_names)
     sink = io.BytesIO()
@@ -357,15 +365,13 @@ def _missing(value: object) -> bool:
 
 
 def _dropped(
-    entries: Sequence[JobEntry], shard: int, done: dict[str, str], previous: dict[str, str]
+    shard_entries: Sequence[JobEntry], done: dict[str, str], previous: dict[str, str]
 ) -> set[str] | None:
     """Jobs of a shard whose old series rows go (re-read now, or no longer done); None: all of them."""
     if not previous:
         return None
     return {
-        e.id
-        for e in entries
-        if e.shard == shard and e.id in previous and (e.id not in done or previous[e.id] != done[e.id])
+        e.id for e in shard_entries if e.id in previous and (e.id not in done or previous[e.id] != done[e.id])
     }
 
 
