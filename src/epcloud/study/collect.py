@@ -309,13 +309,17 @@ def collect_study(
     if not previous:  # a first or full collect rewrites every partition
         touched_shards = set(range(info.shard_count))
     rows: dict[str, dict[str, Any]] = {}
+    # The old table's columns split once: job columns are kept as they are, a value cell only when set.
+    old_columns = [] if old_jobs is None else [c for c in old_jobs.column_names if c not in fixed]
+    job_cols = [c for c in old_columns if c in JOB_COLUMNS]
+    value_cols = [c for c in old_columns if c not in JOB_COLUMNS]
     for entry in entries:
         if entry.id in done and entry.id in previous and previous[entry.id] == done[entry.id]:
             kept = old_rows.get(entry.id)
             if kept is not None:
-                rows[entry.id] = {
-                    k: v for k, v in kept.items() if k not in fixed and (k in JOB_COLUMNS or not _missing(v))
-                }
+                row = {c: kept[c] for c in job_cols}
+                row.update((c, v) for c in value_cols if (v := kept[c]) is not None and v == v)  # not NaN
+                rows[entry.id] = row
 
     groups: dict[int, list[JobEntry]] = {}
     for entry in changed:
@@ -358,10 +362,6 @@ def collect_study(
     )
     series = _read_series(fs, info, series_vars) if series_vars else None
     return StudyTables(table, series, len(changed))
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 def _dropped(

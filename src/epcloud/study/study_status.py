@@ -14,7 +14,7 @@ from epcloud.study import layout
 from epcloud.study.worker import LEASE_MARGIN, ShardReport, run_entries
 
 if TYPE_CHECKING:
-    from epcloud.storage import FileInfo, FileSystem
+    from epcloud.storage import FileSystem
     from epcloud.study import Study
     from epcloud.study.manifest import JobEntry
 
@@ -52,26 +52,30 @@ class StudyStatus:
 
 def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None = None) -> StudyStatus:
     """The state of each job from one listing of the done index and one of leases (no object is read)."""
-    done: dict[str, list[FileInfo]] = {}
+    done: dict[str, list[tuple[float, str, str]]] = {}  # job → (mtime, status, key) of each done key
     for info in fs.list_files(layout.DONE):
         parts = layout.split_done_path(info.path)
         if parts is not None:
-            done.setdefault(parts[1], []).append(info)
+            done.setdefault(parts[1], []).append((info.mtime or 0.0, parts[2], info.path))
     leases = {info.path: info for info in fs.list_files(layout.LEASES)}
     now = time.time() if now is None else now
     states: dict[str, str] = {}
     for entry in entries:
-        keys = sorted(done.get(entry.id, []), key=lambda info: info.mtime or 0.0)
-        lease = leases.get(layout.lease_path(entry.id))
-        ttl = float(entry.flags.get("timeout", 3600.0)) + LEASE_MARGIN
+        keys = done.get(entry.id)
         if keys:
-            parts = layout.split_done_path(keys[-1].path)
-            states[entry.id] = parts[2] if parts else "failed"
-        elif lease is not None and (lease.mtime is None or lease.mtime + ttl > now):
-            states[entry.id] = "running"
-        else:
-            states[entry.id] = "pending"
-    return StudyStatus(states, {job: [info.path for info in infos] for job, infos in done.items()})
+            latest = keys[0]
+            for key in keys[1:]:  # the newest key wins; of equals, the last listed (a stable sort's last)
+                if key[0] >= latest[0]:
+                    latest = key
+            states[entry.id] = latest[1]
+            continue
+        lease = leases.get(layout.lease_path(entry.id)) if leases else None
+        live = False
+        if lease is not None:
+            ttl = float(entry.flags.get("timeout", 3600.0)) + LEASE_MARGIN
+            live = lease.mtime is None or lease.mtime + ttl > now
+        states[entry.id] = "running" if live else "pending"
+    return StudyStatus(states, {job: [key for _, _, key in keys] for job, keys in done.items()})
 
 
 @dataclass(frozen=True)
