@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from epcloud.engine import default_energyplus
 from epcloud.run.forkserver import ForkServer, fork_server_for, shutdown_fork_servers
@@ -132,7 +133,7 @@ def server_start(env: dict[str, str]) -> dict[str, object]:
     }
 
 
-def measure(model: Path, mode: str, repeat: int, scratch: Path) -> dict[str, object]:
+def measure(model: Path, mode: str, repeat: int, scratch: Path, variants: list[str]) -> dict[str, Any]:
     engine = default_energyplus()
     weather = engine.weather_dir / WEATHER
     plan = prepare_run(
@@ -145,11 +146,11 @@ def measure(model: Path, mode: str, repeat: int, scratch: Path) -> dict[str, obj
         "cli_hugepages": lambda d: run_cli(plan, d, _env(True)),
         "fork_hugepages": lambda d: run_fork(servers[True], plan, d, _env(True)),
     }
-    wall: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    wall: dict[str, list[float]] = {v: [] for v in variants}
+    cpu: dict[str, list[float]] = {v: [] for v in variants}
     first: dict[str, Path] = {}
     for round_ in range(repeat):
-        order = VARIANTS[round_ % len(VARIANTS) :] + VARIANTS[: round_ % len(VARIANTS)]
+        order = variants[round_ % len(variants) :] + variants[: round_ % len(variants)]
         for variant in order:
             run_dir = scratch / f"{model.stem}-{mode}-{variant}-{round_}"
             run_dir.mkdir()
@@ -163,16 +164,16 @@ def measure(model: Path, mode: str, repeat: int, scratch: Path) -> dict[str, obj
                 first[variant] = run_dir
             else:
                 shutil.rmtree(run_dir)
-    diffs = {v: differences(first["cli"], first[v]) for v in VARIANTS[1:]}
+    diffs = {v: differences(first["cli"], first[v]) for v in variants[1:]}
     for run_dir in first.values():
         shutil.rmtree(run_dir)
-    cpu_med = {v: statistics.median(cpu[v]) for v in VARIANTS}
-    wall_med = {v: statistics.median(wall[v]) for v in VARIANTS}
-    row: dict[str, object] = {"model": model.name, "mode": mode, "repeat": repeat}
-    row.update({f"{v}_cpu_s": round(cpu_med[v], 3) for v in VARIANTS})
-    row.update({f"{v}_cpu_ratio": round(cpu_med[v] / cpu_med["cli"], 3) for v in VARIANTS[1:]})
-    row.update({f"{v}_wall_s": round(wall_med[v], 3) for v in VARIANTS})
-    row.update({f"{v}_wall_ratio": round(wall_med[v] / wall_med["cli"], 3) for v in VARIANTS[1:]})
+    cpu_med = {v: statistics.median(cpu[v]) for v in variants}
+    wall_med = {v: statistics.median(wall[v]) for v in variants}
+    row: dict[str, Any] = {"model": model.name, "mode": mode, "repeat": repeat}
+    row.update({f"{v}_cpu_s": round(cpu_med[v], 3) for v in variants})
+    row.update({f"{v}_cpu_ratio": round(cpu_med[v] / cpu_med["cli"], 3) for v in variants[1:]})
+    row.update({f"{v}_wall_s": round(wall_med[v], 3) for v in variants})
+    row.update({f"{v}_wall_ratio": round(wall_med[v] / wall_med["cli"], 3) for v in variants[1:]})
     row["identical_to_cli"] = all(not d for d in diffs.values())
     if not row["identical_to_cli"]:
         row["differences"] = {v: d for v, d in diffs.items() if d}
@@ -185,10 +186,18 @@ def main() -> None:
     parser.add_argument("--annual-repeat", type=int, default=3, help="rounds per annual model")
     parser.add_argument("--annual-all", action="store_true", help="run every model annual, not the subset")
     parser.add_argument("--models", nargs="*", help="model file names (default: all shared models)")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        choices=VARIANTS[1:],
+        default=VARIANTS[1:],
+        help="besides the CLI (default: all)",
+    )
     args = parser.parse_args()
     if not MODELS.is_dir():
         sys.exit(f"shared models not found at {MODELS} (set EPCLOUD_SHARED_DIR)")
     names = args.models or sorted(p.name for p in MODELS.glob("*.idf"))
+    variants = ["cli", *args.variants]
     annual = names if args.annual_all else [n for n in names if n in ANNUAL]
     for hugepages in (False, True):
         print(
@@ -197,14 +206,14 @@ def main() -> None:
             )
         )
     scratch = Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
         for mode, selected, repeat in (
             ("design_day", names, args.repeat),
             ("annual", annual, args.annual_repeat),
         ):
             for name in selected:
-                row = measure(MODELS / name, mode, repeat, scratch)
+                row = measure(MODELS / name, mode, repeat, scratch, variants)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     finally:
@@ -213,10 +222,11 @@ def main() -> None:
     summary: dict[str, object] = {"summary": True}
     for mode in ("design_day", "annual"):
         chosen = [r for r in rows if r["mode"] == mode]
-        for v in VARIANTS[1:]:
-            total = sum(float(r[f"{v}_cpu_s"]) for r in chosen)  # type: ignore[arg-type]
-            base = sum(float(r["cli_cpu_s"]) for r in chosen)  # type: ignore[arg-type]
-            summary[f"{mode}_{v}_total_cpu_ratio"] = round(total / base, 3) if base else None
+        for v in variants[1:]:
+            total = sum(float(r[f"{v}_cpu_s"]) for r in chosen)
+            base = sum(float(r["cli_cpu_s"]) for r in chosen)
+            if chosen:
+                summary[f"{mode}_{v}_total_cpu_ratio"] = round(total / base, 3)
     summary["all_identical"] = all(r["identical_to_cli"] for r in rows)
     print(json.dumps(summary))
 
