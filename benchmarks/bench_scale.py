@@ -156,12 +156,28 @@ def step_create(url: str, jobs: int) -> dict[str, Any]:
     }
 
 
+def _requests(fs: Any) -> dict[str, int]:
+    """Counts of the HTTP requests an S3 store sends from now on, by operation (empty for a local store)."""
+    counts: dict[str, int] = {}
+    client = getattr(fs, "client", None)
+    if client is not None:
+
+        def count(event_name: str, **_: Any) -> None:
+            op = event_name.rsplit(".", 1)[-1]
+            counts[op] = counts.get(op, 0) + 1
+
+        client.meta.events.register("before-send.s3", count)
+    return counts
+
+
 def step_status(url: str) -> dict[str, Any]:
     from epcloud import Study
 
+    fs = open_store(url)
+    requests = _requests(fs)
     start = time.perf_counter()
-    status = Study.open(open_store(url)).status()
-    return {"seconds": round(time.perf_counter() - start, 2), **status.to_dict()}
+    status = Study.open(fs).status()
+    return {"seconds": round(time.perf_counter() - start, 2), **status.to_dict(), "requests": requests}
 
 
 def step_collect(url: str, full: bool) -> dict[str, Any]:
@@ -170,13 +186,16 @@ def step_collect(url: str, full: bool) -> dict[str, Any]:
 
     from epcloud import Study
 
+    fs = open_store(url)
+    requests = _requests(fs)
     start = time.perf_counter()
-    tables = Study.open(open_store(url)).collect(full=full)
+    tables = Study.open(fs).collect(full=full)
     return {
         "seconds": round(time.perf_counter() - start, 2),
         "rows": len(tables.jobs),
         "columns": len(tables.jobs.columns),
         "read": tables.read,
+        "requests": requests,
     }
 
 
