@@ -118,10 +118,10 @@ class ForkServer:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 code = self._proc.wait(timeout=5)
             reason = EngineBackendError(f"the fork server {self._proc.pid} exited (code {code})")
-        self._closed = reason
         if not self._ready.done():
             self._ready.set_exception(reason)
-        with self._jobs_lock:
+        with self._jobs_lock:  # with submit's check under the same lock, no job is left waiting
+            self._closed = reason
             jobs = list(self._jobs.values())
             self._jobs.clear()
         for job in jobs:
@@ -155,11 +155,11 @@ class ForkServer:
         self, cmd: Sequence[str], cwd: Path, env: Mapping[str, str], stdout_fd: int, stderr_fd: int
     ) -> _Job:
         """Ask for one run; the pipe ends travel with the request (the caller closes its copies)."""
-        if self._closed is not None:
-            raise self._closed
         job = _Job()
         job_id = next(self._ids)
         with self._jobs_lock:
+            if self._closed is not None:
+                raise EngineBackendError(str(self._closed))
             self._jobs[job_id] = job
         payload = json.dumps({"id": job_id, "args": list(cmd), "cwd": str(cwd), "env": dict(env)}).encode()
         fds = array.array("i", [stdout_fd, stderr_fd])
