@@ -46,6 +46,10 @@ class EnergyPlusNotFoundError(EpcloudError):
         )
 
 
+class EngineBackendError(EpcloudError):
+    """The engine backend asked for (``EPCLOUD_ENGINE``) cannot run here; the message says why."""
+
+
 class VersionMismatchError(EpcloudError):
     """A model was written for another EnergyPlus version than the engine in use."""
 

@@ -18,10 +18,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessOutcome", "RunningProcesses", "async_run_process", "kill_process_tree", "run_process"]
+from epcloud.errors import EngineBackendError
+
+__all__ = [
+    "ENGINE_BACKENDS",
+    "ProcessOutcome",
+    "RunningProcesses",
+    "async_run_process",
+    "engine_backend",
+    "engine_env",
+    "kill_process_tree",
+    "run_process",
+]
 
 LineCallback = Callable[[str], None]
 _POSIX = sys.platform != "win32"
+# "cli" runs the engine's executable; "fork" forks it from a server that loaded it once (run/forkserver.py).
+ENGINE_BACKENDS = ("cli", "fork")
+# glibc's malloc asks for transparent huge pages for the engine's heap (glibc >= 2.35; ignored before).
+HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb=1"
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,27 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return preexec
 
 
+def engine_backend(engine: str | None = None) -> str:
+    """The launch backend: ``engine`` if given, else ``EPCLOUD_ENGINE``, else "cli"."""
+    name = (engine if engine is not None else os.environ.get("EPCLOUD_ENGINE", "") or "cli").strip().lower()
+    if name not in ENGINE_BACKENDS:
+        source = f"engine={engine!r}" if engine is not None else f"EPCLOUD_ENGINE={name!r}"
+        choices = ", ".join(ENGINE_BACKENDS)
+        raise EngineBackendError(f"{source} is not an engine backend; use one of: {choices}")
+    return name
+
+
+def engine_env(env: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """The engine's environment with huge pages for its heap when ``EPCLOUD_HUGEPAGES=1``."""
+    base = env if env is not None else os.environ
+    if base.get("EPCLOUD_HUGEPAGES", "0").strip() not in ("1", "true", "yes"):
+        return env
+    tunables = base.get("GLIBC_TUNABLES", "")
+    if HUGE_PAGES_TUNABLE in tunables.split(":"):
+        return env
+    return {**base, "GLIBC_TUNABLES": f"{tunables}:{HUGE_PAGES_TUNABLE}" if tunables else HUGE_PAGES_TUNABLE}
+
+
 def _popen_kwargs() -> dict[str, object]:
     if _POSIX:
         kwargs: dict[str, object] = {"start_new_session": True}
@@ -140,11 +176,18 @@ def run_process(
     env: Mapping[str, str] | None = None,
     on_line: LineCallback | None = None,
     running: RunningProcesses | None = None,
+    engine: str | None = None,
 ) -> ProcessOutcome:
     """Run ``cmd`` to completion or until ``timeout``; any exit path (even Ctrl-C) kills the group.
 
     ``running`` registers the process while it runs, so a batch can kill it from another thread.
+    ``engine`` picks the launch backend (see `engine_backend`).
     """
+    env = engine_env(env)
+    if engine_backend(engine) == "fork":
+        from epcloud.run.forkserver import run_forked
+
+        return run_forked(cmd, cwd=cwd, timeout=timeout, env=env, on_line=on_line, running=running)
     start = time.perf_counter()
     proc = subprocess.Popen(  # type: ignore[call-overload]
         list(cmd),
@@ -215,8 +258,14 @@ async def async_run_process(
     timeout: float,
     env: Mapping[str, str] | None = None,
     on_line: LineCallback | None = None,
+    engine: str | None = None,
 ) -> ProcessOutcome:
     """The coroutine twin of `run_process`; cancelling it kills the process group."""
+    env = engine_env(env)
+    if engine_backend(engine) == "fork":
+        from epcloud.run.forkserver import async_run_forked
+
+        return await async_run_forked(cmd, cwd=cwd, timeout=timeout, env=env, on_line=on_line)
     start = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *cmd,

@@ -376,24 +376,36 @@ def collect_study(
     if not previous:  # a first or full collect rewrites every partition
         touched_shards = set(range(info.shard_count))
     rows: dict[str, dict[str, Any]] = {}
+    # The old table's columns split once: job columns are kept as they are, a value cell only when set.
+    old_columns = [] if old_jobs is None else [c for c in old_jobs.column_names if c not in fixed]
+    job_cols = [c for c in old_columns if c in JOB_COLUMNS]
+    value_cols = [c for c in old_columns if c not in JOB_COLUMNS]
     for entry in entries:
         if entry.id in done and entry.id in previous and previous[entry.id] == done[entry.id]:
             kept = old_rows.get(entry.id)
             if kept is not None:
-                rows[entry.id] = {
-                    k: v for k, v in kept.items() if k not in fixed and (k in JOB_COLUMNS or not _missing(v))
-                }
+                row = {c: kept[c] for c in job_cols}
+                row.update((c, v) for c in value_cols if (v := kept[c]) is not None and v == v)  # not NaN
+                rows[entry.id] = row
 
     groups: dict[int, list[JobEntry]] = {}
     for entry in changed:
         groups.setdefault(entry.shard, []).append(entry)
+    by_shard: dict[int, list[JobEntry]] = {}
+    if previous:  # each flush looks at its own shard's jobs, not at every job of the study
+        for entry in entries:
+            by_shard.setdefault(entry.shard, []).append(entry)
+
+    def dropped(shard: int) -> set[str] | None:
+        return _dropped(by_shard.get(shard, []), done, previous)
+
     read = _shard_reader(fs, index, _digests(fs) if changed else {})
     buffer, current = _SeriesBuffer(wanted), None
     with cf.ThreadPoolExecutor(max_workers=_READ_THREADS, thread_name_prefix="epcloud-collect") as pool:
         for shard_jobs in _bounded_map(pool, read, groups.values(), _WINDOW):
             for entry, summary in shard_jobs:
                 if current is not None and entry.shard != current:
-                    _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
+                    _flush_shard(fs, current, buffer, series_vars, dropped(current))
                     buffer = _SeriesBuffer(wanted)
                 current = entry.shard
                 rows[entry.id] = _summary_row(summary)
@@ -406,9 +418,9 @@ def collect_study(
                         ", ".join(summary["missing_variables"]),
                     )
     if current is not None:
-        _flush_shard(fs, current, buffer, series_vars, _dropped(entries, current, done, previous))
+        _flush_shard(fs, current, buffer, series_vars, dropped(current))
     for shard in sorted(touched_shards - {e.shard for e in changed}):
-        _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, _dropped(entries, shard, done, previous))
+        _flush_shard(fs, shard, _SeriesBuffer(wanted), series_vars, dropped(shard))
 
     if series_vars:
         _write_series_metadata(fs)
@@ -430,20 +442,14 @@ def collect_study(
     return StudyTables(table, series, len(changed), info.metadata.get("sweep"))
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
-
-
 def _dropped(
-    entries: Sequence[JobEntry], shard: int, done: dict[str, str], previous: dict[str, str]
+    shard_entries: Sequence[JobEntry], done: dict[str, str], previous: dict[str, str]
 ) -> set[str] | None:
     """Jobs of a shard whose old series rows go (re-read now, or no longer done); None: all of them."""
     if not previous:
         return None
     return {
-        e.id
-        for e in entries
-        if e.shard == shard and e.id in previous and (e.id not in done or previous[e.id] != done[e.id])
+        e.id for e in shard_entries if e.id in previous and (e.id not in done or previous[e.id] != done[e.id])
     }
 
 
