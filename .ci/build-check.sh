@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Shipping check: build the wheel and sdist with `python -m build`, install the wheel into a fresh venv,
-# and use it there as a user would: the design-day demo, the public imports, the bundled station index.
+# Shipping check: build the wheel and sdist with `python -m build`, `twine check` them, resolve the wheel
+# for every supported platform, install it with [s3,tables] into a fresh venv and use it there as a user
+# would (doctor, the design-day demo, the public imports, the bundled station index); then install from
+# the checkout as docs/installation.md says.
 # Leaves the wheel and sdist in dist/ (for deploy/Dockerfile users and releases).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$PWD"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # `build` comes with the test extra; use the project venv when there is one.
@@ -56,4 +59,15 @@ print(sim.find_energyplus())
 import boto3, pandas  # the extras came along
 print(len(StationIndex.load().search('chicago')), 'stations match chicago')
 "
+# The install command docs/installation.md gives for a checkout, into another fresh venv.
+
+python3 -m venv "$work/venv-checkout"
+"$work/venv-checkout/bin/pip" install -q "$repo[s3,tables]"
+"$work/venv-checkout/bin/epcloud" doctor --json >"$work/doctor.json"
+"$work/venv-checkout/bin/python" -c "
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report['engine']['runs'], report['engine']
+assert report['extras']['s3']['installed'] and report['extras']['tables']['installed'], report['extras']
+" "$work/doctor.json"
 echo "build check passed"

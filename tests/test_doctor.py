@@ -102,3 +102,13 @@ def test_no_engine_lists_the_places_searched(tmp_path: Path, as_json: bool) -> N
     assert "Traceback" not in out.stderr
     text = json.loads(out.stdout)["engine"]["error"] if as_json else out.stdout
     assert str(missing) in text and "Places searched" in text
+
+
+def test_installation_page_shows_the_output_as_it_is(tmp_path: Path) -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "installation.md").read_text()
+    shown = page.split("## Checking an installation")[1].split("```text\n")[1].split("```")[0]
+    out = _doctor(_clean_env(tmp_path))
+    labels = [line.split()[0] for line in out.stdout.splitlines() if not line.startswith(" ")]
+    assert [line.split()[0] for line in shown.splitlines() if not line.startswith(" ")] == labels
+    engine_line = next(line for line in out.stdout.splitlines() if line.startswith("engine"))
+    assert engine_line in shown
