@@ -112,3 +112,21 @@ def test_installation_page_shows_the_output_as_it_is(tmp_path: Path) -> None:
     assert [line.split()[0] for line in shown.splitlines() if not line.startswith(" ")] == labels
     engine_line = next(line for line in out.stdout.splitlines() if line.startswith("engine"))
     assert engine_line in shown
+
+
+def test_without_the_s3_extra_credentials_are_not_checked(tmp_path: Path) -> None:
+    # botocore made unimportable in the child, as in an install without the s3 extra.
+    code = "import sys; sys.modules['botocore'] = None; from epcloud.cli import main; sys.exit(main())"
+    out = subprocess.run(
+        [sys.executable, "-c", code, "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        env=_clean_env(tmp_path),
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    credentials = json.loads(out.stdout)["credentials"]
+    assert credentials == {
+        "checked": False,
+        "reason": "the s3 extra is not installed: pip install 'epcloud[s3]'",
+    }

