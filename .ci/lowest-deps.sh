@@ -31,13 +31,17 @@ for extras in s3,tables,fsspec s3,async,tables,fsspec; do
         'pytest-timeout>=2.2' 'psutil>=5.9'
     echo "[$extras] oldest allowed:" $("$uv" pip list --python "$venv_python" 2>/dev/null \
         | grep -Ei '^(boto3|botocore|aiobotocore|pandas|pyarrow|numpy|fsspec|rich) ' | tr -s ' ' | tr ' ' '=')
-    # The oldest tables stack works with the numpy it came with (an ABI break fails on import).
+    # The oldest tables stack works with the numpy it came with (an ABI break fails on import). It ends
+    # with os._exit: on a loaded machine pyarrow (16 to 26 alike) sometimes aborts in its own teardown at
+    # interpreter exit ("terminate called without an active exception"), after the work is done.
     "$venv_python" -c "
-import io
+import io, os, sys
 import pandas as pd, pyarrow.parquet as pq
 buffer = io.BytesIO()
 pd.DataFrame({'a': [1, 2]}).to_parquet(buffer)
 assert pq.read_table(io.BytesIO(buffer.getvalue())).num_rows == 2
+sys.stdout.flush()
+os._exit(0)
 "
     "$venv_python" -m pytest -q -p no:cacheprovider tests/storage "${only[@]}"
 done
