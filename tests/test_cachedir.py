@@ -9,6 +9,7 @@ import platformdirs
 import pytest
 
 from epcloud.cachedir import CACHE_AREAS, cache_dir
+from epcloud.engine import _cache_file
 from epcloud.model.schema import _user_cache_dir
 from epcloud.results.runfiles import cache_root
 from epcloud.run.cache import default_cache_dir as simulations_dir
@@ -25,6 +26,7 @@ RESOLVERS = {
     "study-inputs": _inputs_dir,
     "schema": _user_cache_dir,
     "unsent": unsent_dir,
+    "engine-versions": lambda: _cache_file().parent,
 }
 
 

