@@ -31,8 +31,15 @@ from epcloud.simulation import (
     simulate,
     simulate_batch,
 )
-from epcloud.weather import StationIndex, WeatherDownloader, WeatherStation
-from epcloud.weather.stations import NearestResult, SpatialResult
+from epcloud.weather import (
+    NearestResult,
+    PartialWeatherFiles,
+    SpatialResult,
+    StationIndex,
+    WeatherDownloader,
+    WeatherFiles,
+    WeatherStation,
+)
 
 # idfkit's public names per class (its fields first, then properties and methods).
 IDFKIT_STATION = [
@@ -298,6 +305,7 @@ def test_weather_downloader_has_idfkit_names(
     downloader = WeatherDownloader(cache_dir=cache, base_url=mirror.url, max_age=timedelta(days=30))
     assert _missing(downloader, IDFKIT_DOWNLOADER) == []
     files = downloader.download(ohare, only={".epw", "DDY"})
+    assert isinstance(files, PartialWeatherFiles) and PartialWeatherFiles is WeatherFiles
     assert _missing(files, IDFKIT_FILES) == []
     assert files.zip_path is not None and zipfile.is_zipfile(files.zip_path)
     assert files.zip_path == files.epw.with_suffix(".zip")

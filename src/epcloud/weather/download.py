@@ -35,7 +35,13 @@ from epcloud.weather.stations import WeatherStation
 if TYPE_CHECKING:
     from epcloud.weather.stations import StationIndex
 
-__all__ = ["DEFAULT_MAX_BYTES", "WeatherDownloader", "WeatherFiles", "default_cache_dir"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "PartialWeatherFiles",
+    "WeatherDownloader",
+    "WeatherFiles",
+    "default_cache_dir",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,10 @@ class WeatherFiles:
     stat: Path | None
     station: WeatherStation
     zip_path: Path | None = None
+
+
+#: idfkit's name for what ``download(station, only=...)`` returns; in epcloud it is a `WeatherFiles`.
+PartialWeatherFiles = WeatherFiles
 
 
 def default_cache_dir() -> Path:
