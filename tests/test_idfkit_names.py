@@ -470,6 +470,7 @@ def test_sql_result_has_idfkit_names(run: SimulationResult) -> None:
             assert info.key_value == info.key
             assert info.variable_type == types[info.index]
         assert {e.environment_type for e in sql.list_environments()} == {1}  # DesignDay
+        assert sql.get_environments() == sql.list_environments()  # the name idfkit's SQL guide uses
         cell = sql.get_tabular_data(report_name="AnnualBuildingUtilityPerformanceSummary")[0]
         for field in ("report_name", "report_for", "table_name", "row_name", "column_name", "units", "value"):
             assert hasattr(cell, field)

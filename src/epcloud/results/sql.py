@@ -491,6 +491,10 @@ class SQLResult:
 
     # -- idfkit names (docs/idfkit.md) ----------------------------------------------------------
 
+    def get_environments(self) -> list[EnvironmentInfo]:
+        """`list_environments` under the name idfkit's SQL guide uses."""
+        return self.list_environments()
+
     def list_reports(self) -> list[str]:
         """The names of the tabular reports in the file, sorted."""
         if _TABULAR_VIEW not in self._tables:
