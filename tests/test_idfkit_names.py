@@ -495,4 +495,7 @@ def test_job_and_batch_have_idfkit_names(tmp_path: Path) -> None:
         assert _missing(batch, IDFKIT_BATCH) == []
         assert batch.total_runtime_seconds == batch.wall_seconds > 0
         assert batch.all_succeeded and len(batch.succeeded) == 2 and batch.failed == []
-        assert [r.run_dir for r in batch.results] == [tmp_path / "0", tmp_path / "1"]
+        assert [r.run_dir for r in batch.results if isinstance(r, SimulationResult)] == [
+            tmp_path / "0",
+            tmp_path / "1",
+        ]
