@@ -499,3 +499,32 @@ def test_job_and_batch_have_idfkit_names(tmp_path: Path) -> None:
             tmp_path / "0",
             tmp_path / "1",
         ]
+
+
+# idfkit names epcloud does not offer; each must be explained in docs/idfkit.md.
+IDFKIT_UNSUPPORTED = {
+    "WeatherStation": ["design_conditions_source_wmo"],
+    "StationIndex": ["refresh", "check_for_updates", "from_stations"],
+    "SimulationResult": [
+        *("variables", "csv", "html", "eso", "mtr"),
+        *("async_variables", "async_csv", "async_html", "async_eso", "async_mtr", "async_fs="),
+    ],
+    "SimulationJob": list(IDFKIT_JOB_UNSUPPORTED),
+}
+
+
+def test_unsupported_names_are_documented_and_really_absent(
+    index: StationIndex, run: SimulationResult
+) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "idfkit.md").read_text()
+    objects: dict[str, object] = {
+        "StationIndex": index,
+        "SimulationResult": run,
+        "WeatherStation": index.get("725300"),
+    }
+    for owner, names in IDFKIT_UNSUPPORTED.items():
+        for name in names:
+            bare = name.rstrip("=")
+            assert any(form in page for form in (f"`{bare}`", f"`{bare}(", f"{bare}=")), (owner, name)
+            if owner in objects and not name.endswith("="):
+                assert not hasattr(objects[owner], bare), (owner, name)
