@@ -171,7 +171,7 @@ def test_incomplete_cache_folder_is_replaced(
     weather_server.serve(_path(ohare), Reply(body=chicago_zip))
     files = _downloader(weather_server, tmp_path).download(ohare)
     assert sorted(p.name for p in stale.iterdir()) == sorted(
-        f"{ohare.file_stem}{ext}" for ext in (".ddy", ".epw", ".stat")
+        f"{ohare.file_stem}{ext}" for ext in (".ddy", ".epw", ".stat", ".zip")
     )
     assert files.epw.is_file()
 

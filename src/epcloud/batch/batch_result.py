@@ -176,6 +176,13 @@ class BatchResult:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- idfkit names (docs/idfkit.md) ------------------------------------------------------------
+
+    @property
+    def total_runtime_seconds(self) -> float:
+        """idfkit's name for `wall_seconds`: the batch's wall-clock time."""
+        return self.wall_seconds
+
     def __repr__(self) -> str:
         unsent = len(self.unsent)
         kept = f" ({unsent} kept locally: upload failed)" if unsent else ""

@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from epcloud.errors import ResultNotFoundError
@@ -15,7 +15,7 @@ __all__ = ["ErrorMessage", "ErrorReport", "Severity", "decode_text"]
 
 logger = logging.getLogger(__name__)
 
-Severity = Literal["warning", "severe", "fatal"]
+Severity = Literal["warning", "severe", "fatal", "info"]
 
 # "   ** Warning ** text", "   ** Severe  ** text", "   **  Fatal  ** text"; in the recurring-error
 # summary the same lines come behind the "*************" banner EnergyPlus gives plain messages.
@@ -32,6 +32,7 @@ _CLOSING = re.compile(
     r"(?:;\s*Elapsed Time=(?P<h>\d+)hr\s*(?P<m>\d+)min\s*(?P<s>[\d.]+)sec)?",
     re.IGNORECASE,
 )
+_WARMUP_CONVERGED = re.compile(r"Warmup Converged", re.IGNORECASE)
 _PHASE = re.compile(
     r"During\s+(?P<phase>Warmup|Sizing):\s*(?P<warnings>\d+)\s+Warning;\s*(?P<severe>\d+)\s+Severe",
     re.IGNORECASE,
@@ -50,10 +51,20 @@ class ErrorMessage:
     def __str__(self) -> str:
         return f"{self.severity.capitalize()} (line {self.line}): {self.message}"
 
+    # -- idfkit names (docs/idfkit.md) ----------------------------------------------------------
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        """The continuation lines: `message` after its first line (idfkit keeps them apart)."""
+        return tuple(self.message.split("\n")[1:])
+
 
 @dataclass(frozen=True)
 class ErrorReport:
-    """What an .err file says: every message, the totals, and whether EnergyPlus finished."""
+    """What an .err file says: every message, the totals, and whether EnergyPlus finished.
+
+    ``info`` holds the ``** ~~~ **`` lines that follow no message; ``raw_text`` the file's text.
+    """
 
     messages: tuple[ErrorMessage, ...] = ()
     warning_count: int = 0
@@ -65,6 +76,9 @@ class ErrorReport:
     sizing_warning_count: int | None = None
     sizing_severe_count: int | None = None
     elapsed_seconds: float | None = None
+    info: tuple[ErrorMessage, ...] = ()
+    warmup_converged: bool = False
+    raw_text: str = field(default="", repr=False, compare=False)
 
     @classmethod
     def empty(cls) -> ErrorReport:
@@ -74,7 +88,7 @@ class ErrorReport:
     @classmethod
     def from_text(cls, text: str) -> ErrorReport:
         """Parse the content of an .err file."""
-        return _parse(text.splitlines())
+        return replace(_parse(text.splitlines()), raw_text=text)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> ErrorReport:
@@ -103,6 +117,35 @@ class ErrorReport:
         return any(m.severity == "fatal" for m in self.messages) or (
             self.completed and not self.completed_successfully
         )
+
+    # -- idfkit names (docs/idfkit.md) ----------------------------------------------------------
+
+    @classmethod
+    def from_string(cls, text: str) -> ErrorReport:
+        """idfkit's name for `from_text`."""
+        return cls.from_text(text)
+
+    @property
+    def simulation_complete(self) -> bool:
+        """idfkit's name for `completed_successfully`."""
+        return self.completed_successfully
+
+    @property
+    def has_severe(self) -> bool:
+        """True when a severe error was reported (`severe_count` > 0)."""
+        return self.severe_count > 0
+
+    @property
+    def fatal_count(self) -> int:
+        """The number of fatal errors."""
+        return len(self.fatal)
+
+    @property
+    def error_count(self) -> int:
+        """Fatal plus severe errors."""
+        return self.fatal_count + self.severe_count
+
+    # -- reading ------------------------------------------------------------------------------------
 
     def summary(self, max_messages: int = 3) -> str:
         """A few lines for a human: how the run ended, the counts, and the first fatal/severe errors."""
@@ -156,6 +199,9 @@ class _Pending:
 
 def _parse(lines: Iterable[str]) -> ErrorReport:
     messages: list[ErrorMessage] = []
+    info: list[ErrorMessage] = []
+    seen: list[str] = []
+    warmup_converged = False
     pending: _Pending | None = None
     closing: re.Match[str] | None = None
     phases: dict[str, tuple[int, int]] = {}
@@ -167,7 +213,10 @@ def _parse(lines: Iterable[str]) -> ErrorReport:
             pending = None
 
     for number, raw in enumerate(lines, start=1):
+        seen.append(raw)
         line = raw.rstrip("\r\n")
+        if not warmup_converged and _WARMUP_CONVERGED.search(line):
+            warmup_converged = True
         if (match := _MESSAGE.match(line)) is not None:
             flush()
             severity: Severity = match["severity"].lower()  # type: ignore[assignment]
@@ -175,8 +224,8 @@ def _parse(lines: Iterable[str]) -> ErrorReport:
         elif (match := _CONTINUATION.match(line)) is not None:
             if pending is not None:
                 pending.parts.append(match["text"].strip())
-            else:
-                logger.debug("continuation line %d with no message before it: %r", number, line)
+            elif match["text"].strip():
+                info.append(ErrorMessage("info", match["text"].strip(), number))
         elif pending is not None and _DOTTED.match(line):
             pending.parts.append(line.strip())
         else:
@@ -189,7 +238,8 @@ def _parse(lines: Iterable[str]) -> ErrorReport:
             elif (phase := _PHASE.search(banner["text"])) is not None:
                 phases[phase["phase"].lower()] = (int(phase["warnings"]), int(phase["severe"]))
     flush()
-    return _report(messages, closing, phases)
+    report = _report(messages, closing, phases)
+    return replace(report, info=tuple(info), warmup_converged=warmup_converged, raw_text="".join(seen))
 
 
 def _report(

@@ -342,6 +342,52 @@ class SimulationResult:
         state = "success" if self.success else ("timed out" if self.timed_out else "failed")
         return f"<SimulationResult {state} in {self.runtime_seconds:.2f} s at {self.location}>"
 
+    # -- idfkit names (docs/idfkit.md) ------------------------------------------------------------
+
+    @property
+    def fs(self) -> FileSystem | None:
+        """The store the outputs are read from; None for a local run folder (as in idfkit)."""
+        from epcloud.results.runfiles import RemoteRunFiles
+
+        return self._files.fs if isinstance(self._files, RemoteRunFiles) else None
+
+    @property
+    def async_fs(self) -> AsyncFileSystem | None:
+        """The async store of a run opened with `async_from_directory`, else None."""
+        from epcloud.results.runfiles import AsyncRemoteRunFiles
+
+        return self._files.fs if isinstance(self._files, AsyncRemoteRunFiles) else None
+
+    @property
+    def migration_report(self) -> None:
+        """Always None: epcloud runs a model as given and never migrates its version."""
+        return None
+
+    @property
+    def mtr_path(self) -> Path | None:
+        """Local path of the meter output (``eplusout.mtr``), None if absent."""
+        return self.path("mtr")
+
+    @property
+    def rdd_path(self) -> Path | None:
+        """Local path of the variable dictionary (``eplusout.rdd``), None if absent."""
+        return self._files.local(self.output_prefix + "out.rdd")
+
+    @property
+    def mdd_path(self) -> Path | None:
+        """Local path of the meter dictionary (``eplusout.mdd``), None if absent."""
+        return self._files.local(self.output_prefix + "out.mdd")
+
+    async def async_errors(self) -> ErrorReport:
+        """`errors`, fetching the .err first for a run opened with `async_from_directory`."""
+        await self.async_fetch("err")
+        return self.errors
+
+    async def async_sql(self) -> SQLResult:
+        """`sql`, fetching the SQL output first for a run opened with `async_from_directory`."""
+        await self.async_fetch("sql")
+        return self.sql
+
 
 def _is_local(fs: object) -> bool:
     from epcloud.storage.local import LocalFileSystem

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from epcloud.errors import (
     CorruptResultError,
@@ -25,6 +25,9 @@ from epcloud.errors import (
 from epcloud.results.errfile import decode_text
 from epcloud.results.tabular import TabularCell, parse_tabular_value
 from epcloud.results.timeseries import TimeSeriesResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULT_YEAR", "ENVIRONMENT_TYPES", "FREQUENCIES", "EnvironmentInfo", "SQLResult", "VariableInfo"]
 
@@ -70,6 +73,12 @@ class VariableInfo:
     units: str
     is_meter: bool
     index: int
+    variable_type: str = ""  # ReportDataDictionary.Type: "Avg" (a state) or "Sum" (an accumulation)
+
+    @property
+    def key_value(self) -> str:
+        """idfkit's name for `key`."""
+        return self.key
 
 
 @dataclass(frozen=True)
@@ -80,12 +89,26 @@ class EnvironmentInfo:
     name: str
     type: str  # one of ENVIRONMENT_TYPES' values
 
+    @property
+    def environment_type(self) -> int:
+        """The EnergyPlus code of `type` (1 DesignDay, 2 RunPeriodDesign, 3 RunPeriodWeather...), as idfkit
+        gives it."""
+        for code, name in ENVIRONMENT_TYPES.items():
+            if name == self.type:
+                return code
+        return int(self.type)  # a code EnergyPlus added later, kept as its number
+
 
 class SQLResult:
     """A read-only view of one eplusout.sql file; a context manager, and safe to share between threads."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._path = Path(path)
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, db_path: str | os.PathLike[str] | None = None
+    ) -> None:
+        """Open ``path`` (``db_path=`` is idfkit's name for it)."""
+        if (path is None) == (db_path is None):
+            raise TypeError("SQLResult() takes the .sql file's path once: SQLResult(path) or db_path=")
+        self._path = Path(path if path is not None else db_path)  # type: ignore[arg-type]
         if not self._path.is_file():
             raise ResultNotFoundError(f"EnergyPlus SQL output not found: {self._path}")
         # immutable=1: a finished run's file never changes, so SQLite may skip locking (network mounts).
@@ -132,8 +155,21 @@ class SQLResult:
 
     # -- raw access ---------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read-only SQL statement and return every row; SQL mistakes raise sqlite3 errors."""
+    def query(
+        self,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any] = (),
+        *,
+        parameters: Sequence[Any] | Mapping[str, Any] | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Run a read-only SQL statement and return every row; SQL mistakes raise sqlite3 errors.
+
+        ``parameters=`` is idfkit's name for ``params``.
+        """
+        if parameters is not None:
+            if params:
+                raise TypeError("query() takes params or parameters=, not both")
+            params = parameters
         try:
             return self._execute(sql, params)
         except sqlite3.DatabaseError as exc:
@@ -163,7 +199,7 @@ class SQLResult:
         """Every variable and meter the run reported, one entry per key and frequency."""
         if self._dictionary is None:
             rows = self._fetch(
-                "SELECT ReportDataDictionaryIndex, IsMeter, KeyValue, Name, ReportingFrequency, Units "
+                "SELECT ReportDataDictionaryIndex, IsMeter, KeyValue, Name, ReportingFrequency, Units, Type "
                 "FROM ReportDataDictionary ORDER BY ReportDataDictionaryIndex"
             )
             self._dictionary = [
@@ -174,8 +210,9 @@ class SQLResult:
                     units=units or "",
                     is_meter=bool(is_meter),
                     index=index,
+                    variable_type=kind or "",
                 )
-                for index, is_meter, key, name, frequency, units in rows
+                for index, is_meter, key, name, frequency, units, kind in rows
             ]
         return list(self._dictionary)
 
@@ -194,18 +231,24 @@ class SQLResult:
 
     def get_timeseries(
         self,
-        variable: str,
+        variable: str | None = None,
         key: str = "*",
         frequency: str | None = None,
         environment: int | str | EnvironmentInfo | None = None,
+        *,
+        variable_name: str | None = None,
+        key_value: str | None = None,
     ) -> TimeSeriesResult:
         """Values of a variable or meter (name case-insensitive), warmup days excluded.
 
         `key="*"` returns every key; `frequency=None` takes the finest one reported; `environment` (name,
-        index or EnvironmentInfo) limits the series to one design day or run period, None keeps them all.
+        index or EnvironmentInfo) limits the series to one design day or run period, None keeps them all;
+        ``"annual"`` / ``"sizing"`` (idfkit's values) keep the weather-file run periods / the design days.
+        ``variable_name=`` and ``key_value=`` are idfkit's names for ``variable`` and ``key``.
         """
+        variable, key = _idfkit_arguments(variable, key, variable_name, key_value)
         entries = self._entries(variable, key, frequency)
-        env = self._environment(environment) if environment is not None else None
+        envs = self._environments(environment) if environment is not None else None
         wanted = {entry.index: entry for entry in entries}
         if len(wanted) <= _MAX_PARAMETERS:
             among = f"({', '.join('?' * len(wanted))})"
@@ -222,9 +265,9 @@ class SQLResult:
             "FROM ReportData AS rd JOIN Time AS t ON t.TimeIndex = rd.TimeIndex "
             f"WHERE rd.ReportDataDictionaryIndex IN {among} AND (t.WarmupFlag IS NULL OR t.WarmupFlag = 0)"
         )
-        if env is not None:
-            sql += " AND t.EnvironmentPeriodIndex = ?"
-            params.append(env.index)
+        if envs is not None:
+            sql += f" AND t.EnvironmentPeriodIndex IN ({', '.join('?' * len(envs))})"
+            params.extend(e.index for e in envs)
         timestamps: dict[int, datetime] = {}
         series: dict[int, dict[int, float]] = {index: {} for index in wanted}
         environments: set[int] = set()
@@ -236,8 +279,8 @@ class SQLResult:
                 timestamps[time_index] = self._timestamp(frequency_name, env_index, *when)
                 environments.add(env_index)
             series[index][time_index] = math.nan if value is None else float(value)
-        env_name = env.name if env is not None else None
-        if env is None and len(environments) == 1:
+        env_name = envs[0].name if envs is not None and len(envs) == 1 else None
+        if env_name is None and len(environments) == 1:
             (only,) = environments
             env_name = next(e.name for e in self.list_environments() if e.index == only)
         keys = tuple(entry.key for entry in entries)
@@ -320,6 +363,21 @@ class SQLResult:
                 _shorten(left_out),
             )
         return list(chosen.values())
+
+    def _environments(self, environment: int | str | EnvironmentInfo) -> list[EnvironmentInfo]:
+        """One environment, or for idfkit's ``"annual"`` / ``"sizing"`` every environment of those types."""
+        kind = environment.strip().lower() if isinstance(environment, str) else None
+        if kind not in _ENVIRONMENT_KINDS or any(e.name.lower() == kind for e in self.list_environments()):
+            return [self._environment(environment)]
+        found = [e for e in self.list_environments() if e.type in _ENVIRONMENT_KINDS[kind]]
+        if not found:
+            known = "; ".join(f"{e.index}: {e.name} ({e.type})" for e in self.list_environments()) or "none"
+            raise EnvironmentNotFoundError(
+                f"{self._path}: environment={environment!r} means {' or '.join(_ENVIRONMENT_KINDS[kind])} "
+                f"environments, and this run simulated none. Environments: {known}.",
+                [e.name for e in self.list_environments()],
+            )
+        return found
 
     def _environment(self, environment: int | str | EnvironmentInfo) -> EnvironmentInfo:
         environments = self.list_environments()
@@ -431,6 +489,35 @@ class SQLResult:
             )
         return parse_tabular_value(cells[0].value)
 
+    # -- idfkit names (docs/idfkit.md) ----------------------------------------------------------
+
+    def get_environments(self) -> list[EnvironmentInfo]:
+        """`list_environments` under the name idfkit's SQL guide uses."""
+        return self.list_environments()
+
+    def list_reports(self) -> list[str]:
+        """The names of the tabular reports in the file, sorted."""
+        if _TABULAR_VIEW not in self._tables:
+            return []
+        rows = self._fetch(f"SELECT DISTINCT ReportName FROM {_TABULAR_VIEW} ORDER BY ReportName")
+        return [name for (name,) in rows]
+
+    def to_dataframe(
+        self,
+        variable: str | None = None,
+        key: str = "*",
+        frequency: str | None = None,
+        environment: int | str | EnvironmentInfo | None = None,
+        *,
+        variable_name: str | None = None,
+        key_value: str | None = None,
+    ) -> pd.DataFrame:
+        """``get_timeseries(...).to_dataframe()`` in one call, as idfkit offers it."""
+        series = self.get_timeseries(
+            variable, key, frequency, environment, variable_name=variable_name, key_value=key_value
+        )
+        return series.to_dataframe()
+
     def _tabular_hint(self, *path: str) -> str:
         """Which level of report → report_for → table → row → column does not exist, with close names."""
         if _TABULAR_VIEW not in self._tables:
@@ -449,6 +536,29 @@ class SQLResult:
                 close = _close_names(asked, [name for name in known if name]) or known
                 return f"there is no {label} {asked!r}; try {_shorten(close)}."
         return "the cell is empty."
+
+
+# idfkit's environment= values, as the ENVIRONMENT_TYPES they select.
+_ENVIRONMENT_KINDS = {"annual": ("RunPeriodWeather",), "sizing": ("DesignDay", "RunPeriodDesign")}
+
+
+def _idfkit_arguments(
+    variable: str | None, key: str, variable_name: str | None, key_value: str | None
+) -> tuple[str, str]:
+    """``variable`` and ``key`` from either epcloud's names or idfkit's (``variable_name``, ``key_value``)."""
+    if variable_name is not None:
+        if variable is not None:
+            raise TypeError("get_timeseries() takes the variable once: variable or variable_name=")
+        variable = variable_name
+    if variable is None:
+        raise TypeError(
+            "get_timeseries() needs the variable's name: get_timeseries('Zone Mean Air Temperature')"
+        )
+    if key_value is not None:
+        if key != "*":
+            raise TypeError("get_timeseries() takes the key once: key or key_value=")
+        key = key_value
+    return variable, key
 
 
 _TABULAR_COLUMNS = ("ReportName", "ReportForString", "TableName", "RowName", "ColumnName")

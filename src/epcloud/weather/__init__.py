@@ -8,17 +8,19 @@ from epcloud.weather.designday import (
     read_ddy_location,
     select_design_days,
 )
-from epcloud.weather.download import WeatherDownloader, WeatherFiles, default_cache_dir
+from epcloud.weather.download import PartialWeatherFiles, WeatherDownloader, WeatherFiles, default_cache_dir
 from epcloud.weather.epw import EPWFile, EPWLocation, parse_epw, read_epw
-from epcloud.weather.stations import NearestResult, SearchResult, StationIndex, WeatherStation
+from epcloud.weather.stations import NearestResult, SearchResult, SpatialResult, StationIndex, WeatherStation
 
 __all__ = [
     "DesignDay",
     "EPWFile",
     "EPWLocation",
     "NearestResult",
+    "PartialWeatherFiles",
     "SearchResult",
     "SiteLocation",
+    "SpatialResult",
     "StationIndex",
     "WeatherDownloader",
     "WeatherFiles",

@@ -20,16 +20,28 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from os import PathLike
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from epcloud._version import __version__
 from epcloud.cachedir import cache_dir
-from epcloud.errors import WeatherDownloadError
+from epcloud.errors import StationNotFoundError, WeatherDownloadError
 from epcloud.weather.stations import WeatherStation
 
-__all__ = ["DEFAULT_MAX_BYTES", "WeatherDownloader", "WeatherFiles", "default_cache_dir"]
+if TYPE_CHECKING:
+    from epcloud.weather.stations import StationIndex
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "PartialWeatherFiles",
+    "WeatherDownloader",
+    "WeatherFiles",
+    "default_cache_dir",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +53,21 @@ _EXTENSIONS = (".epw", ".ddy", ".stat")
 
 @dataclass(frozen=True)
 class WeatherFiles:
-    """The unpacked weather files of a station; ``ddy`` and ``stat`` are None when the ZIP lacks them."""
+    """The unpacked weather files of a station; ``ddy`` and ``stat`` are None when the ZIP lacks them.
+
+    ``zip_path`` is the downloaded ZIP, kept next to them (None for a folder cached by an epcloud that
+    did not keep it).
+    """
 
     epw: Path
     ddy: Path | None
     stat: Path | None
     station: WeatherStation
+    zip_path: Path | None = None
+
+
+#: idfkit's name for what ``download(station, only=...)`` returns; in epcloud it is a `WeatherFiles`.
+PartialWeatherFiles = WeatherFiles
 
 
 def default_cache_dir() -> Path:
@@ -59,7 +80,17 @@ class _TransientError(Exception):
 
 
 class WeatherDownloader:
-    """Downloads and caches station weather files; a cached station makes no request."""
+    """Downloads and caches station weather files; a cached station makes no request.
+
+    Args:
+        cache_dir: where the files are kept (default: epcloud's cache, see `default_cache_dir`).
+        base_url: a mirror replacing the scheme and host of station URLs.
+        timeout: seconds to wait for the server.
+        max_bytes: the largest ZIP accepted.
+        retries: further attempts after a transient failure (5xx, broken connection, timeout).
+        backoff: the first retry's delay in seconds, doubled each time.
+        max_age: cached files older than this (a `timedelta` or seconds) are downloaded again.
+    """
 
     def __init__(
         self,
@@ -69,6 +100,7 @@ class WeatherDownloader:
         max_bytes: int = DEFAULT_MAX_BYTES,
         retries: int = 3,
         backoff: float = 0.5,
+        max_age: timedelta | float | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.base_url = base_url.rstrip("/") if base_url else None
@@ -76,6 +108,9 @@ class WeatherDownloader:
         self.max_bytes = max_bytes
         self.retries = retries
         self.backoff = backoff
+        self.max_age = max_age.total_seconds() if isinstance(max_age, timedelta) else max_age
+        if self.max_age is not None and self.max_age < 0:
+            raise ValueError(f"max_age must be zero or more seconds, got {max_age!r}")
 
     def url_for(self, station: WeatherStation) -> str:
         """The URL the station's ZIP is fetched from, after the ``base_url`` rewrite."""
@@ -86,16 +121,29 @@ class WeatherDownloader:
         return f"{self.base_url}{parts.path}{query}"
 
     def cached(self, station: WeatherStation) -> WeatherFiles | None:
-        """The station's files if they are in the cache, else None."""
+        """The station's files if they are in the cache (and younger than ``max_age``), else None."""
         folder = self.cache_dir / station.file_stem
-        return _files_in(folder, station) if (folder / f"{station.file_stem}.epw").is_file() else None
+        epw = folder / f"{station.file_stem}.epw"
+        if not epw.is_file():
+            return None
+        if self.max_age is not None and time.time() - epw.stat().st_mtime > self.max_age:
+            logger.debug("cached weather files of %s are older than max_age", station.file_stem)
+            return None
+        return _files_in(folder, station)
 
-    def download(self, station: WeatherStation) -> WeatherFiles:
-        """The station's .epw/.ddy/.stat, from the cache or downloaded into it."""
+    def download(self, station: WeatherStation, *, only: Iterable[str] | None = None) -> WeatherFiles:
+        """The station's .epw/.ddy/.stat, from the cache or downloaded into it.
+
+        Args:
+            station: the station (one weather file of it) to download.
+            only: suffixes that must be there (``{".epw", ".ddy"}``, as idfkit spells it): a ZIP lacking
+                one raises `WeatherDownloadError`. All three files are always unpacked; they are small.
+        """
+        wanted = _suffixes(only)
         files = self.cached(station)
         if files is not None:
             logger.debug("weather files of %s are cached in %s", station.file_stem, files.epw.parent)
-            return files
+            return _require(files, wanted, self.url_for(station))
         url = self.url_for(station)
         stem = station.file_stem
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -104,21 +152,56 @@ class WeatherDownloader:
             self._fetch(url, archive)
             unpacked = Path(tmp) / stem
             _unpack(archive, unpacked, stem, url)
-            self._publish(unpacked, self.cache_dir / stem)
+            os.replace(archive, unpacked / f"{stem}.zip")
+            self._publish(unpacked, self.cache_dir / stem, Path(tmp) / "stale")
         files = _files_in(self.cache_dir / stem, station)
         logger.info("downloaded %s into %s", url, files.epw.parent)
-        return files
+        return _require(files, wanted, url)
 
     @staticmethod
-    def _publish(unpacked: Path, target: Path) -> None:
-        """Move a complete folder into the cache with one rename; a finished folder already there wins."""
+    def _publish(unpacked: Path, target: Path, stale: Path) -> None:
+        """Move a complete folder into the cache with one rename; a finished folder already there wins
+        unless it is older than ``max_age`` (then it is moved to ``stale`` first, to go with the temp dir)."""
         if target.exists() and not (target / f"{target.name}.epw").is_file():
             shutil.rmtree(target)  # an incomplete folder someone else left: not a cache entry
+        elif target.exists():
+            os.replace(target, stale)  # only reached when `cached()` found it too old
         try:
             os.replace(unpacked, target)
         except OSError:
             if not (target / f"{target.name}.epw").is_file():
                 raise
+
+    # -- idfkit names (docs/idfkit.md) --------------------------------------------------------------
+
+    def get_epw(self, station: WeatherStation) -> Path:
+        """The station's .epw, downloaded if needed (idfkit's shortcut for ``download(station).epw``)."""
+        return self.download(station).epw
+
+    def get_ddy(self, station: WeatherStation) -> Path:
+        """The station's .ddy, downloaded if needed; a ZIP without one raises `WeatherDownloadError`."""
+        ddy = self.download(station, only=(".ddy",)).ddy
+        assert ddy is not None  # _require checked it
+        return ddy
+
+    def get_epw_by_filename(self, filename: str, *, index: StationIndex | None = None) -> Path:
+        """The .epw of the weather file with this name (``USA_IL_Chicago...725300_TMYx.2011-2025``)."""
+        return self.get_epw(_station_named(filename, index))
+
+    def get_ddy_by_filename(self, filename: str, *, index: StationIndex | None = None) -> Path:
+        """The .ddy of the weather file with this name."""
+        return self.get_ddy(_station_named(filename, index))
+
+    def clear_cache(self) -> None:
+        """Remove every downloaded station folder from ``cache_dir`` (other files there are left alone)."""
+        if not self.cache_dir.is_dir():
+            return
+        for folder in self.cache_dir.iterdir():
+            if folder.is_dir() and (folder / f"{folder.name}.epw").is_file():
+                shutil.rmtree(folder)
+                logger.debug("removed cached weather files %s", folder)
+
+    # -- internals ------------------------------------------------------------------------------------
 
     def _fetch(self, url: str, dest: Path) -> None:
         attempt = 0
@@ -195,9 +278,47 @@ class WeatherDownloader:
 
 
 def _files_in(folder: Path, station: WeatherStation) -> WeatherFiles:
-    ddy, stat = (folder / f"{station.file_stem}{ext}" for ext in (".ddy", ".stat"))
+    ddy, stat, zipped = (folder / f"{station.file_stem}{ext}" for ext in (".ddy", ".stat", ".zip"))
     epw = folder / f"{station.file_stem}.epw"
-    return WeatherFiles(epw, ddy if ddy.is_file() else None, stat if stat.is_file() else None, station)
+    return WeatherFiles(
+        epw,
+        ddy if ddy.is_file() else None,
+        stat if stat.is_file() else None,
+        station,
+        zipped if zipped.is_file() else None,
+    )
+
+
+def _suffixes(only: Iterable[str] | None) -> frozenset[str]:
+    """``{"EPW", ".ddy"}`` -> ``{".epw", ".ddy"}``; a suffix the ZIPs never hold raises ValueError."""
+    if only is None:
+        return frozenset()
+    if isinstance(only, str):
+        only = (only,)
+    wanted = frozenset("." + suffix.strip().lower().lstrip(".") for suffix in only)
+    unknown = sorted(wanted.difference(_EXTENSIONS))
+    if unknown:
+        raise ValueError(f"only= names {', '.join(unknown)}; a station's files are {', '.join(_EXTENSIONS)}")
+    return wanted
+
+
+def _require(files: WeatherFiles, wanted: frozenset[str], url: str) -> WeatherFiles:
+    for suffix in sorted(wanted):
+        if getattr(files, suffix[1:]) is None:
+            raise WeatherDownloadError(f"the station's ZIP has no {suffix} file", url=url)
+    return files
+
+
+def _station_named(filename: str, index: StationIndex | None) -> WeatherStation:
+    from epcloud.weather.stations import StationIndex
+
+    found = (index if index is not None else StationIndex.load()).get_by_filename(filename)
+    if not found:
+        raise StationNotFoundError(
+            f"no weather file named {filename!r} in the station index; "
+            "search by name with StationIndex.search() or `epcloud weather search NAME`"
+        )
+    return found[0]
 
 
 def _unpack(archive: Path, folder: Path, stem: str, url: str) -> None:

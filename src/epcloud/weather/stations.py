@@ -11,11 +11,12 @@ import bisect
 import heapq
 import math
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
 from importlib import resources
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 from epcloud.errors import StationNotFoundError
 from epcloud.weather import search as _search
@@ -25,6 +26,7 @@ __all__ = [
     "ONEBUILDING_URL",
     "NearestResult",
     "SearchResult",
+    "SpatialResult",
     "StationIndex",
     "WeatherStation",
     "file_prefix",
@@ -92,6 +94,61 @@ class WeatherStation:
         """The canonical EPW stem, the ZIP's name: ``USA_IL_Chicago.OHare.Intl.AP.725300_TMYx.2011-2025``."""
         return self.url.rsplit("/", 1)[-1].removesuffix(".zip")
 
+    # -- idfkit names (docs/idfkit.md) ----------------------------------------------------------
+
+    @property
+    def city(self) -> str:
+        """idfkit's name for `name`."""
+        return self.name
+
+    @property
+    def ashrae_climate_zone(self) -> str:
+        """idfkit's name for `climate_zone`."""
+        return self.climate_zone
+
+    @property
+    def filename_stem(self) -> str:
+        """idfkit's name for `file_stem`."""
+        return self.file_stem
+
+    @property
+    def dataset_variant(self) -> str:
+        """idfkit's name for `dataset`."""
+        return self.dataset
+
+    @property
+    def heating_design_db_f(self) -> float:
+        """`heating_design_db_c` in °F (as idfkit offers it)."""
+        return self.heating_design_db_c * 9 / 5 + 32
+
+    @property
+    def cooling_design_db_f(self) -> float:
+        """`cooling_design_db_c` in °F (as idfkit offers it)."""
+        return self.cooling_design_db_c * 9 / 5 + 32
+
+    def to_dict(self) -> dict[str, Any]:
+        """The station as plain JSON-safe values, under epcloud's field names."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WeatherStation:
+        """A station from `to_dict`'s output or from idfkit's (``city``, ``ashrae_climate_zone``; the
+        dataset then comes from the URL); a missing field raises KeyError naming it."""
+        values = dict(data)
+        for idfkit_name, name in (("city", "name"), ("ashrae_climate_zone", "climate_zone")):
+            if name not in values and idfkit_name in values:
+                values[name] = values[idfkit_name]
+        if "dataset" not in values and "url" in values:
+            values["dataset"] = str(values["url"]).rsplit("/", 1)[-1].removesuffix(".zip").rsplit("_", 1)[-1]
+        kinds = {"hdd18": int, "cdd10": int}
+        converted: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in values:
+                raise KeyError(f"a WeatherStation needs {f.name!r}; the dictionary has {sorted(data)}")
+            convert = kinds.get(f.name, float if f.type == "float" else str)
+            converted[f.name] = convert(values[f.name])
+        return cls(**converted)
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -101,6 +158,11 @@ class SearchResult:
     score: float
     matched: str
 
+    @property
+    def match_field(self) -> str:
+        """idfkit's name for `matched`."""
+        return self.matched
+
 
 @dataclass(frozen=True)
 class NearestResult:
@@ -108,6 +170,10 @@ class NearestResult:
 
     station: WeatherStation
     distance_km: float
+
+
+#: idfkit's name for `NearestResult`.
+SpatialResult = NearestResult
 
 
 class StationIndex:
@@ -164,18 +230,28 @@ class StationIndex:
         return self._files(self._location(station.wmo if isinstance(station, WeatherStation) else station))
 
     def filter(
-        self, country: str | None = None, state: str | None = None, climate_zone: str | None = None
+        self,
+        country: str | None = None,
+        state: str | None = None,
+        climate_zone: str | None = None,
+        wmo_region: int | None = None,
     ) -> list[WeatherStation]:
-        """Stations in a country and/or state (code or name) and/or ASHRAE climate zone ("5A", "4")."""
+        """Stations in a country and/or state (code or name) and/or ASHRAE climate zone ("5A", "4") and/or
+        WMO region (1 Africa ... 7 Antarctica, as climate.onebuilding.org files them)."""
         t = self._table
         countries = t.strings["country"]
         code = self._country_code(country) if country else None
         wanted_state = state.strip().lower() if state else None
         zone = climate_zone.strip().upper() if climate_zone else None
+        region = f"wmo_region_{int(wmo_region)}_" if wmo_region is not None else None
         result = []
         for location in range(len(self)):
             if code is not None and countries[location] != code:
                 continue
+            if region is not None:
+                folder = t.tables["dirs"][t.arrays["dir"][t.first[location]]]
+                if not folder.lower().startswith(region):
+                    continue
             if wanted_state is not None and wanted_state not in self._state_names(location):
                 continue
             if zone is not None:
@@ -211,9 +287,15 @@ class StationIndex:
         return results
 
     def nearest(
-        self, latitude: float, longitude: float, limit: int = 5, max_distance_km: float | None = None
+        self,
+        latitude: float,
+        longitude: float,
+        limit: int = 5,
+        max_distance_km: float | None = None,
+        country: str | None = None,
     ) -> list[NearestResult]:
-        """The stations closest to a point (great-circle distance), nearest first, one file each."""
+        """The stations closest to a point (great-circle distance), nearest first, one file each;
+        ``country`` (code or name) keeps only that country's stations."""
         if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
             raise ValueError(f"not a point on Earth: latitude {latitude}, longitude {longitude}")
         lats, lons = self._coordinates()
@@ -226,12 +308,49 @@ class StationIndex:
             h = sin((lat - lat0) / 2) ** 2 + cos0 * cos(lat) * sin((lon - lon0) / 2) ** 2
             return 2 * _EARTH_RADIUS_KM * asin(min(1.0, sqrt(h)))
 
-        closest = heapq.nsmallest(limit, ((distance(i), i) for i in range(len(self))))
+        candidates: Iterable[int] = range(len(self))
+        if country:
+            code = self._country_code(country)
+            countries = self._table.strings["country"]
+            candidates = (i for i in candidates if countries[i] == code)
+        closest = heapq.nsmallest(limit, ((distance(i), i) for i in candidates))
         return [
             NearestResult(self._preferred(location), round(km, 3))
             for km, location in closest
             if max_distance_km is None or km <= max_distance_km
         ]
+
+    # ------------------------------------------------------------ idfkit names (docs/idfkit.md)
+
+    @property
+    def stations(self) -> list[WeatherStation]:
+        """Every weather file of every station (idfkit lists each dataset as a station of its own)."""
+        return [station for location in range(len(self)) for station in self._files(location)]
+
+    @property
+    def countries(self) -> list[str]:
+        """The country codes of the index, sorted."""
+        return sorted(set(self._table.strings["country"]))
+
+    def get_by_wmo(self, wmo: str | int) -> list[WeatherStation]:
+        """idfkit's lookup: `datasets` of this WMO number, or an empty list when no station has it."""
+        try:
+            return self.datasets(wmo)
+        except StationNotFoundError:
+            return []
+
+    def get_by_filename(self, filename: str) -> list[WeatherStation]:
+        """The weather file with this name (``.zip``/``.epw``/``.ddy``/``.stat`` optional), else every file
+        of the WMO number the name carries, else an empty list (as idfkit answers)."""
+        stem = _without_suffix(filename.strip())
+        entry = self._stem_map().get(stem.lower())
+        if entry is not None:
+            return [self._station(entry, self._location_of(entry))]
+        try:
+            wmo = parse_file_stem(stem)[3]
+        except ValueError:
+            return []
+        return self.get_by_wmo(wmo)
 
     # ------------------------------------------------------------ internals
 
