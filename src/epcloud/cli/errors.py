@@ -76,7 +76,6 @@ _EXTRA_OF = {
     "boto3": "s3",
     "botocore": "s3",
     "s3transfer": "s3",
-    "aiobotocore": "async",
     "pandas": "tables",
     "pyarrow": "tables",
     "plotly": "plot",

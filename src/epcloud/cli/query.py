@@ -17,7 +17,7 @@ from rich.table import Table
 _MAX_SHOWN = 200  # rows in the terminal table; --csv and --json print every row
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "query",
         help="run SQL over a collected study (DuckDB)",

@@ -95,7 +95,8 @@ def end_uses(jobs: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(by_use, index=jobs.index)
     used = [c for c in frame.columns if (frame[c].fillna(0) > 0).any()]
     totals: dict[Any, float] = {c: float(frame[c].fillna(0).to_numpy().sum()) for c in used}
-    return frame[sorted(used, key=lambda c: -totals[c])]
+    ranked: pd.DataFrame = frame[sorted(used, key=lambda c: -totals[c])]
+    return ranked
 
 
 def design_loads(jobs: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -313,7 +313,8 @@ def _month_hour(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     start = pd.to_datetime(frame["timestamp"]) - pd.Timedelta(seconds=1)
-    return frame.assign(month=start.dt.month, hour=start.dt.hour)
+    dated: pd.DataFrame = frame.assign(month=start.dt.month, hour=start.dt.hour)
+    return dated
 
 
 def series_section(

@@ -54,7 +54,7 @@ class TimeSeriesResult:
             raise ImportError(
                 "TimeSeriesResult.to_dataframe() needs pandas: pip install 'epcloud[tables]'"
             ) from exc
-        frame = pd.DataFrame(
+        frame: pd.DataFrame = pd.DataFrame(
             {key: list(self.data[key]) for key in self.keys},
             index=pd.DatetimeIndex(list(self.timestamps), name="timestamp"),
             columns=list(self.keys),

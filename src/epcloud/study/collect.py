@@ -478,17 +478,19 @@ def _jobs_frame(
     for name in JOB_COLUMNS[4:]:
         default = "pending" if name == "status" else None
         cells = [found.get(name) if found else default for found in records]
-        kind = "float64" if name == "runtime_seconds" else _COLUMN_TYPES[name]
-        columns[name] = pd.array([nan if c is None and kind == "float64" else c for c in cells], dtype=kind)
+        kind: Any = "float64" if name == "runtime_seconds" else _COLUMN_TYPES[name]  # a pandas dtype name
+        typed = [nan if c is None and kind == "float64" else c for c in cells]
+        columns[name] = pd.array(typed, dtype=kind)
     if any(found and found.get(MISSING_COLUMN) for found in records):
         missing = [found.get(MISSING_COLUMN) if found else None for found in records]
         columns[MISSING_COLUMN] = pd.array(missing, dtype="string")
-    fixed = pd.DataFrame(columns)
+    fixed: pd.DataFrame = pd.DataFrame(columns)
     if not value_columns:
         return fixed
     # pandas reads the list of dicts in compiled code; None (a value a job lacks) becomes NaN.
     values = pd.DataFrame([found or {} for found in records], columns=value_columns).astype("float64")
-    return pd.concat([fixed, values], axis=1)
+    table: pd.DataFrame = pd.concat([fixed, values], axis=1)
+    return table
 
 
 def _read_series(fs: FileSystem, info: StudyInfo, variables: Sequence[str]) -> pd.DataFrame:
@@ -503,4 +505,5 @@ def _read_series(fs: FileSystem, info: StudyInfo, variables: Sequence[str]) -> p
                 tables.append(table)
     joined = pa.concat_tables(tables) if tables else _SeriesBuffer(None).table("")
     frame = joined.to_pandas().rename(columns={"variable_name": "variable"})
-    return frame.sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)
+    ordered: pd.DataFrame = frame.sort_values(["job_id", "variable", "key", "timestamp"], ignore_index=True)
+    return ordered

@@ -115,7 +115,7 @@ def _sobol(axes: Sequence[Axis], samples: int, seed: int | None, where: str) -> 
             f"balance), got {samples}: use {lower} or {lower * 2}"
         )
     try:
-        from SALib.sample import sobol  # type: ignore[import-untyped]
+        from SALib.sample import sobol
     except ImportError as exc:
         raise SweepError(f"method 'sobol' needs SALib: {_INSTALL}") from exc
     matrix = sobol.sample(_problem(axes), samples, calc_second_order=False, seed=seed)
@@ -131,7 +131,7 @@ def _morris(
             f"(the grid each parameter steps on), got {levels!r}"
         )
     try:
-        from SALib.sample import morris  # type: ignore[import-untyped]
+        from SALib.sample import morris
     except ImportError as exc:
         raise SweepError(f"method 'morris' needs SALib: {_INSTALL}") from exc
     matrix = morris.sample(_problem(axes), samples, num_levels=levels, seed=seed)

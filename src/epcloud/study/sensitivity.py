@@ -104,7 +104,7 @@ def _salib(
     group: pd.DataFrame, target: str, design: Design, seed: int | None, levels: int
 ) -> list[dict[str, Any]]:
     import numpy as np
-    from SALib.analyze import morris, sobol  # type: ignore[import-untyped]
+    from SALib.analyze import morris, sobol
 
     y = _ordered_target(group, target, len(design.matrix), design.method)
     names = [a.name for a in design.axes]
@@ -168,7 +168,7 @@ def sensitivity(jobs: pd.DataFrame, target: str, sweep: Mapping[str, Any] | None
             rows = _salib(group, target, design, sweep.get("seed"), int(sweep.get("levels") or 4))
         for row in rows:
             out.append({"method": method, **({"weather": weather} if several else {}), **row})
-    frame = pd.DataFrame(out)
+    frame: pd.DataFrame = pd.DataFrame(out)
     frame.attrs["method"] = METHOD_NAMES[method]
     frame.attrs["target"] = target
     return frame

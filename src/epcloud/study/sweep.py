@@ -369,7 +369,7 @@ class Sweep:
         base = self.base_model(fs)
         shoebox = self.shoebox
         pairs = [(p.object, p.field) for p in self.parameters if p.kind == "field" and p.object and p.field]
-        facts = schema_facts(base, pairs)  # type: ignore[arg-type]
+        facts = schema_facts(base, pairs)
         for param in self.parameters:
             where = f"{self.source}: parameters.{param.name}"
             axis = param.axis(where)
