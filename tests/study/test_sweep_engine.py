@@ -245,7 +245,20 @@ def test_a_variable_energyplus_does_not_report_is_flagged_by_job(
         design_day=True,
     )
     study = Study.create(LocalFileSystem(tmp_path / "study"), sweep, variables=["Zone Imaginary Temperature"])
-    assert study.run(max_workers=1).succeeded == 1
+    with caplog.at_level("WARNING", logger="epcloud.study.attempt"):
+        assert study.run(max_workers=1).succeeded == 1
+    # The worker says so as soon as the job has run, naming the job, its label and the variable ...
+    assert "job-000000 (s00000 wall_r=2): EnergyPlus reported no Zone Imaginary Temperature" in caplog.text
+    # ... and `status` says so before any collect.
+    assert study.status().missing_variables == ["job-000000"]
+    shown = _cli("study", "status", str(tmp_path / "study"))
+    assert shown.returncode == 0, shown.stderr
+    assert "1 job lacks requested series, e.g. job-000000 (s00000 wall_r=2)" in shown.stderr
+    assert "Zone Imaginary Temperature" in shown.stderr
+    as_json = json.loads(_cli("study", "status", str(tmp_path / "study"), "--json").stdout)
+    assert as_json["missing_variables"]["jobs"] == 1
+    assert as_json["missing_variables"]["names"] == ["Zone Imaginary Temperature"]
+    caplog.clear()
     with caplog.at_level("WARNING", logger="epcloud.study.collect"):
         jobs = study.collect().jobs
     assert list(jobs["missing_variables"]) == ["Zone Imaginary Temperature"]

@@ -373,6 +373,25 @@ def _worker(args: argparse.Namespace) -> int:
     return 0 if report.failed == 0 else 1
 
 
+def _jobs_lack(count: int) -> str:
+    return "1 job lacks" if count == 1 else f"{count} jobs lack"
+
+
+def _missing_variables(study: Study, jobs: list[str]) -> dict[str, Any]:
+    """The first noted job lacking requested series: its label and the names (one read, not one a job)."""
+    from epcloud.study.study_status import missing_note
+
+    for job in jobs[:3]:
+        note = missing_note(study.fs, job)
+        if note is not None:
+            label = note.get("label") or job
+            return {
+                "example": f"{job} ({label})" if label != job else job,
+                "names": note["missing_variables"],
+            }
+    return {}
+
+
 def _status(args: argparse.Namespace) -> int:
     study = Study.open(args.store)
     status = study.status()
@@ -397,9 +416,12 @@ def _status(args: argparse.Namespace) -> int:
                 status = study.status()
     counts = status.to_dict()
     sweep = study.info.metadata.get("sweep")
+    missing = _missing_variables(study, status.missing_variables)
     if args.json:
         if sweep:
             counts = {**counts, "parameters": [p["name"] for p in sweep.get("parameters", ())]}
+        if missing:
+            counts = {**counts, "missing_variables": {"jobs": len(status.missing_variables), **missing}}
         print(json.dumps(counts))
     else:
         stale = (
@@ -414,6 +436,16 @@ def _status(args: argparse.Namespace) -> int:
             highlight=False,
             soft_wrap=True,
         )
+        if missing:
+            Console(stderr=True).print(
+                f"[yellow]{_jobs_lack(len(status.missing_variables))} requested series[/], e.g. "
+                f"{escape(missing['example'])}: EnergyPlus did not report "
+                f"{escape(', '.join(missing['names']))}"
+                " (check the names against the model's .rdd/.mdd files; collect's missing_variables column "
+                "lists every job)",
+                highlight=False,
+                soft_wrap=True,
+            )
         if sweep:
             Console().print(_sweep_line(sweep), highlight=False, soft_wrap=True)
     return 0

@@ -151,6 +151,22 @@ class JobRunner:
             shutil.rmtree(run_dir, ignore_errors=True)
             self.leases.release(entry.id)
 
+    def _note_missing(self, entry: JobEntry, summary: dict[str, Any]) -> None:
+        """Say at once, in the log and in a note `status` lists, that requested series are absent."""
+        missing = summary.get("missing_variables") or []
+        if not missing:
+            return
+        log.warning(
+            "job %s (%s): EnergyPlus reported no %s; check the names against the model's .rdd/.mdd files",
+            entry.id,
+            entry.label or entry.id,
+            ", ".join(missing),
+        )
+        try:
+            self.fs.write_bytes(layout.missing_variables_note(entry.id), _missing_note(entry, missing))
+        except Exception as exc:  # a note only speeds the user up; the summary already says it
+            log.info("could not write the missing-variables note of %s: %s", entry.id, exc)
+
     def _run(self, entry: JobEntry, run_dir: Path, stale: Sequence[str]) -> Outcome:
         flags = {k: v for k, v in entry.flags.items() if k != "extra_args"}
         job = SimulationJob(
@@ -189,11 +205,16 @@ class JobRunner:
             _remove_quietly(self.fs, [f"{folder}/{name}" for name in files])
             return LOST
         self.fs.write_bytes(layout.done_path(entry.shard, entry.id, status, token), data)
+        self._note_missing(entry, summary)
         # Attempts listed before this one started are dead (their leases were free or stale) and can
         # never commit now that the marker exists: nothing a done job points to is touched.
         _remove_quietly(self.fs, [p for p in stale if p.startswith(f"{layout.RESULTS}/")])
         log.info("job %s %s", entry.id, status)
         return Finished(entry, bool(result.success), token, summary)
+
+
+def _missing_note(entry: JobEntry, missing: Sequence[str]) -> bytes:
+    return json.dumps({"job": entry.id, "label": entry.label, "missing_variables": list(missing)}).encode()
 
 
 def commit(fs: FileSystem, entry: JobEntry, marker: bytes) -> bool:

@@ -74,6 +74,7 @@ SUMMARY_FILE = "summary.json"
 DONE = "done"
 DIGESTS = "digests"
 DONE_MARKER = "done.json"
+NOTES = "notes"  # notes/missing-variables/<job-id>.json: what a job's EnergyPlus did not report
 ATTEMPT_PREFIX = "attempt-"
 
 _RESULT_PATH = re.compile(r"^results/shard-(\d{5,})/([^/]+)/(?:(attempt-[0-9a-f]+)/)?(.+)$")
@@ -158,6 +159,11 @@ def digest_shard(path: str) -> int | None:
     """The shard of a digest key, or None for anything else."""
     match = _DIGEST_PATH.match(path)
     return int(match.group(1)) if match else None
+
+
+def missing_variables_note(job: str) -> str:
+    """The note a worker leaves when a job's EnergyPlus did not report a requested variable."""
+    return f"{NOTES}/missing-variables/{job}.json"
 
 
 def lease_path(job: str) -> str:

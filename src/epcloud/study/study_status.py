@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from epcloud.study import Study
     from epcloud.study.manifest import JobEntry
 
-__all__ = ["JOB_STATES", "RerunReport", "StudyStatus", "rerun_jobs", "study_status"]
+__all__ = ["JOB_STATES", "RerunReport", "StudyStatus", "missing_note", "rerun_jobs", "study_status"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class StudyStatus:
     done_keys: dict[str, list[str]] = field(default_factory=dict, repr=False)
     stale: list[str] = field(default_factory=list)
     leased: set[str] = field(default_factory=set, repr=False)
+    # Jobs whose EnergyPlus did not report a requested variable (the workers' notes; see `missing_note`).
+    missing_variables: list[str] = field(default_factory=list)
 
     def count(self, state: str) -> int:
         return sum(1 for s in self.states.values() if s == state)
@@ -91,7 +93,23 @@ def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None 
             if lease is not None:
                 stale.append(entry.id)
     done_keys = {job: [info.path for info in infos] for job, infos in done.items()}
-    return StudyStatus(states, done_keys, sorted(stale), leased)
+    noted = {info.path.rsplit("/", 1)[-1].removesuffix(".json") for info in fs.list_files(_NOTES)}
+    missing = sorted(job for job in noted if job in states)
+    return StudyStatus(states, done_keys, sorted(stale), leased, missing)
+
+
+_NOTES = layout.missing_variables_note("x").rsplit("/", 1)[0]
+
+
+def missing_note(fs: FileSystem, job: str) -> dict[str, Any] | None:
+    """A worker's note on a job whose EnergyPlus did not report a requested variable (label, names)."""
+    import json
+
+    try:
+        note: dict[str, Any] = json.loads(fs.read_bytes(layout.missing_variables_note(job)))
+    except (StorageNotFoundError, ValueError):
+        return None
+    return note
 
 
 def _alive(fs: FileSystem, lease: FileInfo, now: float, fresh: float) -> bool:
