@@ -495,3 +495,31 @@ def test_an_epjson_base_model(tmp_path: Path, zone_model: Path) -> None:
     assert fs.read_text(entries[0].model_path) == model.read_text()  # stored as it is
     built = load_idf(variant_model(tmp_path / "study" / entries[1].model_path, entries[1].edits))
     assert built["Material:NoMass"]["R13LAYER"].thermal_resistance == 3.0
+
+
+def test_a_bundled_weather_file_by_name(tmp_path: Path, zone_model: Path, energyplus: Any) -> None:
+    name = "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(
+        f"model: {zone_model}\nweather: [{name}, nope.epw]\ndesign_day: true\nparameters:\n"
+        "  r: {object: Material:NoMass, name: R13LAYER, field: thermal_resistance, values: [2.0]}\n"
+    )
+    sweep = Sweep.from_file(sweep_file)
+    assert sweep.weather[0] == str(energyplus.weather_dir / name)  # the file the engine ships
+    assert sweep.weather[1] == "nope.epw"  # neither here nor bundled: kept, and refused by validate
+    with pytest.raises(SweepError, match=r"weather: no such file 'nope\.epw'"):
+        sweep.validate()
+
+
+def test_the_report_takes_a_sweeps_parameters_not_its_sample_number() -> None:
+    from epcloud.study.sweep import describe_record, parameter_names
+
+    record = {
+        "method": "lhs",
+        "parameters": [{"name": "wall_r", "low": 0.5, "high": 5.0}, {"name": "shgc", "values": [0.25, 0.4]}],
+        "weather": ["a.epw", "b.epw"],
+    }
+    assert parameter_names(record) == ["wall_r", "shgc", "weather"]
+    assert describe_record(record) == (
+        "parameters (lhs, each with 2 weather files): wall_r 0.5..5.0; shgc [0.25, 0.4]"
+    )

@@ -72,8 +72,15 @@ def _sensitivity(tables: object) -> tuple[dict[str, float] | None, str | None]:
     if column is None or "parameter" not in found.columns:
         return None, None
     size = found.assign(size=found[column].abs()).groupby("parameter")["size"].max()  # over weather files
-    method = found.attrs.get("method")
-    return {str(k): float(v) for k, v in size.items()}, f"{method} ({column})" if method else column
+    return {str(k): float(v) for k, v in size.items()}, _RANKED_BY[column]
+
+
+# The index the report's ranking shows, by its column in `StudyTables.sensitivity`.
+_RANKED_BY = {
+    "ST": "Sobol total-order index (ST)",
+    "mu_star": "Morris mu* (mean absolute elementary effect)",
+    "src": "standardised regression coefficients (src)",
+}
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -100,8 +107,15 @@ def _report(args: argparse.Namespace) -> int:
     info = study.info
     from epcloud.study.collect import parameter_column
 
-    # The parameters the study recorded for its jobs, as their columns in the jobs table.
-    names = sorted({name for entry in study.entries() for name in entry.parameters})
+    # The parameters of the study, as their columns in the jobs table: a sweep's own (not the sample
+    # number it records too), else every name the jobs recorded.
+    sweep = info.metadata.get("sweep")
+    if isinstance(sweep, dict):
+        from epcloud.study.sweep import parameter_names
+
+        names = parameter_names(sweep)
+    else:
+        names = sorted({name for entry in study.entries() for name in entry.parameters})
     parameters = [parameter_column(name) for name in names]
     ranking, method = _sensitivity(tables)
     page = render_report(

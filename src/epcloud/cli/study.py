@@ -453,17 +453,9 @@ def _status(args: argparse.Namespace) -> int:
 
 def _sweep_line(sweep: dict[str, Any]) -> str:
     """One line describing a sweep study's parameters and design."""
-    parts = []
-    for param in sweep.get("parameters", ()):
-        if param.get("values") is not None:
-            shown = ", ".join(str(v) for v in param["values"][:6])
-            more = ", ..." if len(param["values"]) > 6 else ""
-            parts.append(f"{param['name']} [{shown}{more}]")
-        else:
-            parts.append(f"{param['name']} {param.get('low')}..{param.get('high')}")
-    weather = [w for w in sweep.get("weather") or () if w]
-    each = f", each with {len(weather)} weather files" if len(weather) > 1 else ""
-    return f"parameters ({escape(str(sweep.get('method')))}{each}): {escape('; '.join(parts))}"
+    from epcloud.study.sweep import describe_record
+
+    return escape(describe_record(sweep))
 
 
 def _collect(args: argparse.Namespace) -> int:

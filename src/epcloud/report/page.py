@@ -52,6 +52,7 @@ p { line-height: 1.45; max-width: 80ch; } .meta { color: #555; margin-top: 0; ov
 .chart { width: 100%; margin: 0.4rem 0 1rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 0 1rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
+td.wrap { white-space: normal; overflow-wrap: anywhere; min-width: 12rem; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #e5e5e5; padding: 4px 8px; text-align: right; white-space: nowrap; }
 th { background: #f6f6f6; position: sticky; top: 0; }
@@ -281,9 +282,13 @@ def _about(jobs: pd.DataFrame, provenance: Mapping[str, Any]) -> str:
         ("report written by epcloud", __version__),
     ]
     for key, value in (provenance.get("metadata") or {}).items():
+        if key == "sweep" and isinstance(value, dict):
+            from epcloud.study.sweep import describe_record
+
+            value = describe_record(value)
         items.append((str(key), value))
     rows = "".join(
-        f'<tr><th class="text" scope="row">{escape(k)}</th><td class="text">{escape(str(v))}</td></tr>'
+        f'<tr><th class="text" scope="row">{escape(k)}</th><td class="text wrap">{escape(str(v))}</td></tr>'
         for k, v in items
         if v not in (None, "")
     )

@@ -221,6 +221,7 @@ class Sweep:
             self.weather = list(weather)
             if not self.weather:
                 raise SweepError(f"{source}: weather: the list is empty")
+        self.weather = [_bundled_weather(w) for w in self.weather]
         sampling = dict(sampling or {})
         unknown = sorted(set(sampling) - set(_SAMPLING_KEYS))
         if unknown:
@@ -543,3 +544,44 @@ def variant_model(model_path: os.PathLike[str] | str, edits: Sequence[Sequence[A
     if not edits:
         return path
     return apply_edits(_parsed(path).copy(), edits).to_idf()
+
+
+def _bundled_weather(weather: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """A bare file name that is no file here but one the engine ships (``USA_IL_Chicago-...epw``) is that
+    bundled file; anything else is kept as given."""
+    if weather is None or not isinstance(weather, str) or "/" in weather or "\\" in weather:
+        return weather
+    if Path(weather).exists() or _is_url(weather):
+        return weather
+    from epcloud.engine import find_energyplus
+    from epcloud.errors import EpcloudError
+
+    try:
+        folder = find_energyplus().weather_dir
+    except EpcloudError:
+        return weather
+    bundled = Path(folder) / weather if folder is not None else None
+    return str(bundled) if bundled is not None and bundled.is_file() else weather
+
+
+def describe_record(record: Mapping[str, Any]) -> str:
+    """One line describing a recorded sweep (`Sweep.record()`): its design and each parameter's range."""
+    parts = []
+    for param in record.get("parameters", ()):
+        if param.get("values") is not None:
+            shown = ", ".join(str(v) for v in param["values"][:6])
+            more = ", ..." if len(param["values"]) > 6 else ""
+            parts.append(f"{param['name']} [{shown}{more}]")
+        else:
+            parts.append(f"{param['name']} {param.get('low')}..{param.get('high')}")
+    weather = [w for w in record.get("weather") or () if w]
+    each = f", each with {len(weather)} weather files" if len(weather) > 1 else ""
+    return f"parameters ({record.get('method')}{each}): {'; '.join(parts)}"
+
+
+def parameter_names(record: Mapping[str, Any]) -> list[str]:
+    """The names of a recorded sweep's parameters, plus ``weather`` when it has several weather files."""
+    names = [str(param["name"]) for param in record.get("parameters", ())]
+    if len([w for w in record.get("weather") or () if w]) > 1:
+        names.append("weather")
+    return names
