@@ -140,25 +140,10 @@ def _cache() -> dict[str, Any]:
 
 
 def _credentials() -> dict[str, Any]:
-    """Whether botocore's chain finds credentials, and through which source; never the values."""
-    try:
-        import botocore.exceptions
-        import botocore.session
-    except ImportError:
-        return {"checked": False, "reason": "the s3 extra is not installed: pip install 'epcloud[s3]'"}
-    try:
-        session = botocore.session.Session()
-        credentials = session.get_credentials()
-        region = session.get_config_variable("region")
-    except botocore.exceptions.BotoCoreError as exc:  # a broken config file: the message names it
-        return {"checked": True, "found": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {
-        "checked": True,
-        "found": credentials is not None,
-        "source": getattr(credentials, "method", None) if credentials is not None else None,
-        "region": region,
-        "profile": os.environ.get("AWS_PROFILE"),
-    }
+    """Whether the AWS credential chain finds credentials, and through which source; never the values."""
+    from epcloud.storage.credentials import credential_chain
+
+    return credential_chain()
 
 
 def _print(report: dict[str, Any]) -> None:

@@ -58,24 +58,18 @@ def _s3_filesystem(fs: Any) -> pafs.S3FileSystem:
     """pyarrow's S3 reader with the endpoint, region and credentials boto3 resolved for this store."""
     import pyarrow.fs as pafs
 
-    client = fs.client
-    endpoint = urlsplit(client.meta.endpoint_url)
-    # What botocore resolved for this client (explicit keys, environment, profile, role), else the chain.
-    signer = getattr(client, "_request_signer", None)
-    credentials = getattr(signer, "_credentials", None)
-    if credentials is None:
-        import boto3
+    from epcloud.storage.credentials import s3_connection
 
-        credentials = boto3.session.Session().get_credentials()
-    options: dict[str, Any] = {"region": client.meta.region_name or "us-east-1"}
-    if credentials is not None:
-        frozen = credentials.get_frozen_credentials()
-        options.update(access_key=frozen.access_key, secret_key=frozen.secret_key)
-        if frozen.token:
-            options["session_token"] = frozen.token
+    connection = s3_connection(fs)
+    options: dict[str, Any] = {"region": connection.region}
+    if connection.access_key is not None:
+        options.update(access_key=connection.access_key, secret_key=connection.secret_key)
+        if connection.session_token:
+            options["session_token"] = connection.session_token
     else:
         options["anonymous"] = True
-    if not endpoint.netloc.endswith(".amazonaws.com"):
+    endpoint = urlsplit(connection.endpoint_url or "")
+    if endpoint.netloc and not endpoint.netloc.endswith(".amazonaws.com"):
         options.update(endpoint_override=endpoint.netloc, scheme=endpoint.scheme or "https")
     return pafs.S3FileSystem(**options)
 
