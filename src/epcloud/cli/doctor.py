@@ -99,18 +99,17 @@ def _extras() -> dict[str, dict[str, Any]]:
     except metadata.PackageNotFoundError:
         return {}
     wanted: dict[str, list[str]] = {}
-    self_referring: set[str] = set()
     for requirement in requirements:
         marker = _EXTRA_MARKER.search(requirement)
         name = _REQUIREMENT_NAME.match(requirement)
         if not marker or not name:
             continue
-        if name.group(1).lower() == "epcloud":
-            self_referring.add(marker.group(1))
-        wanted.setdefault(marker.group(1), []).append(name.group(1))
+        wanted.setdefault(marker.group(1), [])
+        if name.group(1).lower() != "epcloud":  # another extra: its own packages are checked there
+            wanted[marker.group(1)].append(name.group(1))
     result: dict[str, dict[str, Any]] = {}
     for extra, names in wanted.items():
-        if extra in self_referring:  # `all`, `test`: made of the others
+        if not names or extra in ("all", "test"):  # made of the others (`cloud`, `all`), or for developers
             continue
         missing = [package for package in names if not _installed(package)]
         result[extra] = {"installed": not missing, "missing": missing}
