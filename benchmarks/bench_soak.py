@@ -15,6 +15,7 @@ Run by hand (about 3-5 minutes at the defaults on 2 cores; not part of CI):
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import os
@@ -29,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -131,6 +133,7 @@ class Phase:
     seconds: dict[str, float] = field(default_factory=dict)
     logs: dict[int, Path] = field(default_factory=dict)
     attempts: str = ""
+    killed_jobs: list[str] = field(default_factory=list)
 
 
 def last_line(text: str) -> str:
@@ -188,10 +191,17 @@ def start_worker(
 
 
 def run_workers(
-    url: str, env: dict[str, str], phase: Phase, kills: int, rng: random.Random, logs: Path
+    url: str,
+    env: dict[str, str],
+    phase: Phase,
+    kills: int,
+    rng: random.Random,
+    logs: Path,
+    leases: Callable[[], dict[int, str]],
 ) -> dict[str, int]:
-    """Two workers until status says every job finished; `kills` SIGKILLs at random moments, each
-    killed (or exited) worker restarted. Bounded by RUN_DEADLINE."""
+    """Two workers until status says every job finished; `kills` SIGKILLs, each at a random moment
+    while the victim holds a job's lease (mid-job, by `leases()`: worker pid -> job), each killed (or
+    exited) worker restarted. Bounded by RUN_DEADLINE."""
     start = time.monotonic()
     deadline = start + RUN_DEADLINE
     workers = {index: start_worker(url, index, env, logs, phase) for index in range(SHARDS)}
@@ -203,13 +213,15 @@ def run_workers(
             time.sleep(0.2)
             now = time.monotonic()
             if phase.kills < kills and now >= next_kill:
-                alive = [i for i, w in workers.items() if w.poll() is None]
-                if alive:
-                    victim = rng.choice(alive)
+                held = leases()
+                busy = [i for i, w in workers.items() if w.poll() is None and w.pid in held]
+                if busy:  # else look again at the next turn
+                    victim = rng.choice(busy)
                     workers[victim].send_signal(signal.SIGKILL)
                     workers[victim].wait(timeout=30)
                     phase.kills += 1
-                next_kill = now + rng.uniform(*KILL_EVERY)
+                    phase.killed_jobs.append(held[workers[victim].pid])
+                    next_kill = now + rng.uniform(*KILL_EVERY)
             for index, worker in list(workers.items()):
                 code = worker.poll()
                 if code is None:
@@ -304,6 +316,20 @@ def engine_values(server: str, bucket: str) -> dict[str, list[tuple[Any, ...]]]:
     return values
 
 
+def lease_holders(client: Any, bucket: str) -> dict[int, str]:
+    """The jobs leased right now, by the pid of the worker holding the lease (read directly)."""
+    held: dict[int, str] = {}
+    for item in client.list_objects_v2(Bucket=bucket, Prefix="study/leases/").get("Contents", []):
+        try:
+            lease = json.loads(client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+        except client.exceptions.NoSuchKey:
+            continue  # released since the listing
+        pid = str(lease.get("worker", "")).rpartition("-")[2]
+        if pid.isdigit():
+            held[int(pid)] = str(lease.get("job"))
+    return held
+
+
 def attempts(client: Any, bucket: str) -> str:
     """How many attempt folders the workers started, and for how many jobs more than one."""
     per_job: Counter[str] = Counter()
@@ -372,18 +398,19 @@ def render(r: dict[str, Any]) -> str:
         "|---|---|---|",
         f"| requests through the proxy | — | {r['proxied_requests']} |",
         f"| faults injected | 0 | {r['faults_total']} ({r['faults_share']:.1%} of requests) |",
-        f"| SIGKILLs / worker starts | 0 / {r['reference']['starts']} | {r['soaked']['kills']} / "
+        f"| SIGKILLs mid-job / worker starts | 0 / {r['reference']['starts']} | {r['soaked']['kills']} / "
         f"{r['soaked']['starts']} |",
         f"| workers that exited with an error | {len(r['reference']['worker_errors'])} | "
         f"{len(r['soaked']['worker_errors'])} |",
-        f"| attempts started (jobs run more than once) | {r['reference']['attempts']} | "
+        f"| attempt folders written (jobs with more than one) | {r['reference']['attempts']} | "
         f"{r['soaked']['attempts']} |",
         f"| failed `status` / `collect` calls | {r['reference']['status_errors']} / "
         f"{len(r['reference']['collect_errors'])} | {r['soaked']['status_errors']} / "
         f"{len(r['soaked']['collect_errors'])} |",
         f"| create / workers / collect, s | {_times(r['reference'])} | {_times(r['soaked'])} |",
         "",
-        f"Faults by kind: {faults}. Total wall time {r['wall_seconds']:.0f} s.",
+        f"Faults by kind: {faults}. Jobs whose worker was killed: "
+        f"{', '.join(r['soaked']['killed_jobs']) or 'none'}. Total wall time {r['wall_seconds']:.0f} s.",
         "",
         f"**Verdict: {r['verdict']}** — {r['verdict_detail']}",
     ]
@@ -396,6 +423,14 @@ def render(r: dict[str, Any]) -> str:
     if failures:
         lines += ["", "Processes that exited with an error (each run again; by cause):"]
         lines += [f"- {count} × {text}" for text, count in failures.most_common()]
+    if any("write-probe" in text for text in failures):
+        lines += [
+            "",
+            "The write probe (`check_writable()`: a conditional PUT and a DELETE before any compute) uses a "
+            "client of one attempt, so one 503, 500 or reset on either request ends `study create` or "
+            "`epcloud worker` at start-up with exit 3 (and its message says “after 3 attempts”). Nothing "
+            "is lost and a rerun succeeds; a retry of transient answers there would spare the restart.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -448,7 +483,9 @@ def main() -> None:
             phase = phases[name] = Phase()
             proxy.enabled = name == "soaked"
             create(url, sweep, env, phase)
-            counts = run_workers(url, env, phase, args.kills if name == "soaked" else 0, rng, logs)
+            kills = args.kills if name == "soaked" else 0
+            leases = functools.partial(lease_holders, client, bucket)
+            counts = run_workers(url, env, phase, kills, rng, logs, leases)
             collect(url, env, phase)
             proxy.enabled = False
             tables[name] = read_tables(client, bucket)
