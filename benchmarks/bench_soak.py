@@ -392,7 +392,8 @@ def render(r: dict[str, Any]) -> str:
         f"--kills {r['kills_asked']} --seed {r['seed']}` — {r['jobs']} design-day shoebox jobs in "
         f"{SHARDS} shards, twice on one moto server: directly (reference) and through the fault proxy. "
         f"Workers are `epcloud worker --steal --heartbeat {HEARTBEAT:g} -j 1`, two at a time; the soaked "
-        "ones are SIGKILLed at random moments and restarted until `epcloud status` says all done.",
+        "ones are SIGKILLed at random moments while they hold a job's lease, and restarted (as is any "
+        "worker that exits with an error) until `epcloud status` says all done.",
         "",
         "| | reference | soaked |",
         "|---|---|---|",
@@ -439,6 +440,7 @@ def cause(message: str) -> str:
     text = re.sub(r"write-probe-[0-9a-f]+", "write-probe-…", message)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:…", text)
     text = re.sub(r'^exit \d+: (\{"error": \{"type": "\w+", "message": "|error: )', "", text)
+    text = re.sub(r'", "exit_code": \d+\}\}$', "", text)
     return text[:160] + ("…" if len(text) > 160 else "")
 
 
