@@ -97,7 +97,7 @@ def test_allowed_credentials_pass(kind: type, s3_auth_server: AuthServer) -> Non
     assert fs._writable_checked
 
 
-def test_unreachable_endpoint_is_one_attempt(kind: type, closed_port: int) -> None:
+def test_unreachable_endpoint_is_asked_twice_then_fails(kind: type, closed_port: int) -> None:
     fs = kind(
         "bucket",
         endpoint_url=f"http://127.0.0.1:{closed_port}",
@@ -110,13 +110,13 @@ def test_unreachable_endpoint_is_one_attempt(kind: type, closed_port: int) -> No
         pytest.raises(StorageConnectionError, match=f"127.0.0.1:{closed_port}"),
     ):
         _check(fs)
-    assert counts == {"PutObject": 1}  # no retry loop in the probe
+    assert counts == {"PutObject": 2}  # one more try after a transient failure, no retry loop
 
 
 def test_probe_client_is_short_and_single_attempt(s3_bucket: str, s3_options: dict[str, str]) -> None:
     options = S3FileSystem(s3_bucket, **s3_options)._probe_options()
     assert options["retries"]["total_max_attempts"] == 1
-    assert options["connect_timeout"] + options["read_timeout"] <= 3
+    assert options["read_timeout"] <= 1.0  # two tries of a silent endpoint stay within 3 s
 
 
 def test_local_probe(tmp_path: Path) -> None:
@@ -129,11 +129,22 @@ def test_local_probe(tmp_path: Path) -> None:
         LocalFileSystem(blocker / "below").check_writable()
 
 
-def test_silent_endpoint_fails_after_one_short_attempt(
+def test_silent_endpoint_fails_after_two_short_attempts(
     kind: type, fault_proxy: FaultProxy, s3_bucket: str, s3_options: dict[str, str]
 ) -> None:
     fault_proxy.add(Rule("delay", method="PUT", delay=4.0, times=10))
     fs = kind(s3_bucket, "runs", **{**s3_options, "endpoint_url": fault_proxy.endpoint})
     with pytest.raises(StorageConnectionError, match=r"timeout|timed out|Read"):
         _check(fs)
-    assert fault_proxy.count("PUT") == 1  # one attempt of at most connect + read timeout (2.5 s)
+    assert fault_proxy.count("PUT") == 2  # two tries of at most the 1 s read timeout each
+
+
+@pytest.mark.parametrize("fault", ["503", "reset"])
+def test_one_transient_answer_does_not_fail_the_start(
+    kind: type, fault: str, fault_proxy: FaultProxy, s3_bucket: str, s3_options: dict[str, str]
+) -> None:
+    fault_proxy.add(Rule(fault, method="PUT", times=1))
+    fault_proxy.add(Rule(fault, method="DELETE", times=1))
+    fs = kind(s3_bucket, "runs", **{**s3_options, "endpoint_url": fault_proxy.endpoint})
+    _check(fs)  # each of the two requests met one fault and was asked again
+    assert fault_proxy.count("PUT") == 2 and fault_proxy.count("DELETE") == 2

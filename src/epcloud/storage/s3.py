@@ -11,11 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from epcloud.errors import StorageNotFoundError, StoragePermissionError
+from epcloud.errors import (
+    StorageBucketNotFoundError,
+    StorageError,
+    StorageNotFoundError,
+    StoragePathError,
+    StoragePermissionError,
+)
 from epcloud.storage.base import FileInfo, FileSystem, FileSystemBase, LocalPath, probe_name
 from epcloud.storage.localio import temporary_beside
 from epcloud.storage.paths import StorePath, normalize_path
-from epcloud.storage.s3_common import S3Base
+from epcloud.storage.s3_common import PROBE_RETRY_DELAY, S3Base
 
 logger = logging.getLogger(__name__)
 
@@ -302,10 +308,26 @@ class S3FileSystem(S3Base, FileSystemBase):
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         return self._info(key, head["ContentLength"], head.get("ETag"), head.get("LastModified"))
 
+    def _probe_step(self, action: str, key: str, call: Callable[[], object]) -> None:
+        """One request of the probe, sent again once after a transient answer (5xx, reset, timeout):
+        a missing bucket or a refusal is known at once, a passing hiccup costs no failed start."""
+        for attempt in (1, 2):
+            try:
+                with self._translated(action, key):
+                    call()
+                return
+            except (StorageBucketNotFoundError, StoragePermissionError, StoragePathError):
+                raise
+            except StorageError:
+                if attempt == 2:
+                    raise
+                time.sleep(PROBE_RETRY_DELAY)
+
     def check_writable(self) -> None:
         """Prove, before any compute, that the bucket exists and these credentials can write under
         the prefix: a conditional PUT of a small probe object and its DELETE (2 requests), with a
-        client of one attempt and short timeouts, so every failure is known within 3 s.
+        client of one attempt and short timeouts, so every refusal is known at once; a transient
+        answer (5xx, reset, a timeout) is asked once more, so a silent endpoint fails in about 2 s.
 
         The answer is kept on this instance: a batch of 10,000 runs pays once. Raises
         `StorageBucketNotFoundError`, `StoragePermissionError` (denied write, bad or missing
@@ -314,8 +336,9 @@ class S3FileSystem(S3Base, FileSystemBase):
         if self._writable_checked:
             return
         client = self._new_client(self._probe_options())
-        key = self._key(probe_name())
-        with self._translated("write a probe object to", key):
+        key = self._key(probe_name())  # unique: a retried PUT whose first answer was lost never meets 412
+
+        def put() -> None:
             client.put_object(
                 Bucket=self.bucket,
                 Key=key,
@@ -323,7 +346,11 @@ class S3FileSystem(S3Base, FileSystemBase):
                 IfNoneMatch="*",
                 **self._put_args(),
             )
-            client.delete_object(Bucket=self.bucket, Key=key)
+
+        self._probe_step("write a probe object to", key, put)
+        self._probe_step(
+            "delete the probe object", key, lambda: client.delete_object(Bucket=self.bucket, Key=key)
+        )
         self._writable_checked = True
         self._bucket_confirmed = True
         logger.debug("%s is writable", self.url())

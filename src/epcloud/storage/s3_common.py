@@ -44,9 +44,11 @@ CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 20.0
 MAX_ATTEMPTS = 3
 DEADLINE = 60.0
-# The write probe must answer within 3 s: one attempt, short timeouts.
+# The write probe must answer within 3 s: one attempt a request, short timeouts; a transient answer
+# (5xx, reset, timeout) is asked once more after a short pause, a refusal is final at once.
 PROBE_CONNECT_TIMEOUT = 1.0
-PROBE_READ_TIMEOUT = 1.5
+PROBE_READ_TIMEOUT = 1.0
+PROBE_RETRY_DELAY = 0.2
 # Streaming reads cut mid-body: this many attempts in all, back-off doubling from the first delay.
 READ_BACKOFF = 0.2
 READ_BACKOFF_MAX = 2.0
