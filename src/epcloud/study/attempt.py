@@ -154,7 +154,7 @@ class JobRunner:
     def _note_missing(self, entry: JobEntry, summary: dict[str, Any]) -> None:
         """Say at once, in the log and in a note `status` lists, that requested series are absent."""
         missing = summary.get("missing_variables") or []
-        if not missing:
+        if not missing or summary.get("status") != "succeeded":  # a failed run reports nothing at all
             return
         log.warning(
             "job %s (%s): EnergyPlus reported no %s; check the names against the model's .rdd/.mdd files",
