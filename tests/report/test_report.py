@@ -366,3 +366,15 @@ def test_report_cli_writes_into_s3(
     assert f"wrote {url}" in capsys.readouterr().out
     body = s3_client.get_object(Bucket=s3_bucket, Key="reports/annual.html")["Body"].read()
     assert body.startswith(b"<!DOCTYPE html>") and b"Energy use intensity" in body
+
+
+@pytest.mark.parametrize("runtime", [0.5665, 0.0567])
+def test_near_equal_runtimes_keep_the_corner_clear(runtime: float, tmp_path: Path) -> None:
+    """A histogram of near-equal runtimes puts an x tick at the axis's start, beside the y axis's "0"."""
+    jobs = synthetic_jobs(4)
+    jobs["runtime_seconds"] = [runtime, runtime + 0.0004, runtime + 0.0002, runtime + 0.0001]
+    page = tmp_path / "report.html"
+    page.write_text(render_report(jobs, title="four jobs of one runtime"))
+    for width in WIDTHS:
+        found = check_layout(page, width, tmp_path)
+        assert not found["overlaps"] and not found["outside"], (width, found["overlaps"], found["outside"])
