@@ -18,21 +18,21 @@ trap 'rm -rf "$work"' EXIT
 "$work/tools/bin/pip" install -q uv
 uv="$work/tools/bin/uv"
 
-# One pass: the async store runs the sync one in threads, so the async extra is boto3 alone.
-for extras in s3,async,tables,fsspec; do
-    rm -rf "$work/venv"
-    "$uv" venv -q --python python3 "$work/venv"
-    venv_python="$work/venv/bin/python"
-    # Oldest first: the test tools installed afterwards keep what is there when it satisfies them.
-    "$uv" pip install -q --python "$venv_python" --resolution lowest-direct ".[$extras]"
-    "$uv" pip install -q --python "$venv_python" 'moto[server]>=5.0' 'pytest>=8' 'pytest-asyncio>=0.23' \
-        'pytest-timeout>=2.2' 'psutil>=5.9'
-    echo "[$extras] oldest allowed:" $("$uv" pip list --python "$venv_python" 2>/dev/null \
-        | grep -Ei '^(boto3|botocore|aiobotocore|pandas|pyarrow|numpy|fsspec|rich) ' | tr -s ' ' | tr ' ' '=')
-    # The oldest tables stack works with the numpy it came with (an ABI break fails on import). It ends
-    # with os._exit: on a loaded machine pyarrow (16 to 26 alike) sometimes aborts in its own teardown at
-    # interpreter exit ("terminate called without an active exception"), after the work is done.
-    "$venv_python" -c "
+# The async store runs the sync one in threads, so the async extra is boto3 alone: one venv, every extra
+# the storage tests use.
+extras=s3,async,tables,fsspec
+"$uv" venv -q --python python3 "$work/venv"
+venv_python="$work/venv/bin/python"
+# Oldest first: the test tools installed afterwards keep what is there when it satisfies them.
+"$uv" pip install -q --python "$venv_python" --resolution lowest-direct ".[$extras]"
+"$uv" pip install -q --python "$venv_python" 'moto[server]>=5.0' 'pytest>=8' 'pytest-asyncio>=0.23' \
+    'pytest-timeout>=2.2' 'psutil>=5.9'
+echo "[$extras] oldest allowed:" $("$uv" pip list --python "$venv_python" 2>/dev/null \
+    | grep -Ei '^(boto3|botocore|pandas|pyarrow|numpy|fsspec|rich) ' | tr -s ' ' | tr ' ' '=')
+# The oldest tables stack works with the numpy it came with (an ABI break fails on import). It ends
+# with os._exit: on a loaded machine pyarrow (16 to 26 alike) sometimes aborts in its own teardown at
+# interpreter exit ("terminate called without an active exception"), after the work is done.
+"$venv_python" -c "
 import io, os, sys
 import pandas as pd, pyarrow.parquet as pq
 buffer = io.BytesIO()
@@ -41,6 +41,5 @@ assert pq.read_table(io.BytesIO(buffer.getvalue())).num_rows == 2
 sys.stdout.flush()
 os._exit(0)
 "
-    "$venv_python" -m pytest -q -p no:cacheprovider tests/storage
-done
+"$venv_python" -m pytest -q -p no:cacheprovider tests/storage
 echo "lowest dependencies passed"
