@@ -15,7 +15,7 @@ from epcloud.results.runfiles import cache_root
 from epcloud.run.cache import default_cache_dir as simulations_dir
 from epcloud.run.folder import unsent_dir
 from epcloud.run.weather_source import weather_cache_dir
-from epcloud.study.worker import _inputs_dir
+from epcloud.study.fetch import _inputs_dir
 from epcloud.weather.download import default_cache_dir as downloads_dir
 
 RESOLVERS = {

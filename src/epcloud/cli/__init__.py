@@ -31,6 +31,10 @@ _COMMAND_MODULES = (
     "doctor",
 )
 
+_ONLY = {"worker": "study"}
+"""Commands whose module alone is loaded: an array job starts thousands of workers, and the other
+command modules' imports cost each one ~0.1 s of CPU."""
+
 log = logging.getLogger(__name__)
 
 
@@ -63,7 +67,8 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Arg
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str = "") -> argparse.ArgumentParser:
+    """The CLI's parser; for a ``command`` in `_ONLY`, with that command's module alone."""
     parser = _Parser(
         prog="epcloud",
         description="Run EnergyPlus simulations locally, in batches and in the cloud.",
@@ -81,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a shell completion script, e.g. `epcloud --print-completion bash > ~/.epcloud.bash`",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
+    for name in (_ONLY[command],) if command in _ONLY else _COMMAND_MODULES:
         try:
             module = importlib.import_module(f"epcloud.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -128,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    parser = build_parser()
+    parser = build_parser(command)
     try:
         args = parser.parse_args(arguments)
         if not getattr(args, "func", None):

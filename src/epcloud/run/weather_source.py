@@ -11,8 +11,6 @@ import os
 import shutil
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +54,9 @@ def _is_url(text: str) -> bool:
 
 
 def _download_http(url: str, target: Path) -> None:
+    import urllib.error  # here: a run with local weather never needs the HTTP client
+    import urllib.request
+
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".weather-", suffix=".part")
     try:

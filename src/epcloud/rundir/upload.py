@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -114,16 +114,33 @@ def upload_outputs(
     policy: UploadPolicy,
     output_prefix: str,
     max_workers: int = 8,
+    pool: Executor | None = None,
+    status_with_rest: bool = False,
 ) -> list[str]:
-    """Upload the chosen outputs in parallel, then the status file: its presence means "complete"."""
+    """Upload the chosen outputs in parallel, then the status file: its presence means "complete".
+
+    Args:
+        pool: the threads to send on (a worker's one pool); else a pool of ``max_workers`` for this call.
+        status_with_rest: send the status file with the others, where something else commits the
+            run (a study's done-marker, written after this returns).
+    """
     files, has_status = _plan(run_dir, policy, output_prefix)
-    if files:
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(files))) as pool:
-            list(pool.map(lambda name: fs.upload_file(run_dir / name, _join(dest, name)), files))
-    if has_status:
-        fs.upload_file(run_dir / STATUS_FILENAME, _join(dest, STATUS_FILENAME))
-        files.append(STATUS_FILENAME)
-    return files
+    together = [*files, STATUS_FILENAME] if has_status and status_with_rest else files
+
+    def send(name: str) -> None:
+        fs.upload_file(run_dir / name, _join(dest, name))
+
+    if len(together) == 1:
+        send(together[0])
+    elif together and pool is not None:
+        for future in [pool.submit(send, name) for name in together]:
+            future.result()
+    elif together:
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(together))) as own:
+            list(own.map(send, together))
+    if has_status and not status_with_rest:
+        send(STATUS_FILENAME)
+    return [*files, STATUS_FILENAME] if has_status else files
 
 
 async def async_upload_outputs(

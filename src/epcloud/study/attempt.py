@@ -11,7 +11,9 @@ import json
 import logging
 import shutil
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,9 +40,11 @@ if TYPE_CHECKING:
 __all__ = [
     "HELD",
     "LOST",
+    "DoneIndex",
     "Finished",
     "JobRunner",
     "Outcome",
+    "Ran",
     "commit",
     "committed_dir",
     "marker_body",
@@ -117,17 +121,70 @@ def committed_dir(fs: FileSystem, entry: JobEntry) -> str | None:
     return layout.attempt_dir(entry.shard, entry.id, str(marker["attempt"]))
 
 
+class DoneIndex:
+    """Which jobs of a shard are done, from listings of its done index at most ``max_age`` seconds old.
+
+    It replaces a HEAD of the done-marker before each run with one listing per shard per heartbeat.
+    A job committed since the last listing is still caught: its marker's conditional create fails
+    and the late attempt is dropped (LOST), at the cost of one engine run.
+    """
+
+    def __init__(self, fs: FileSystem, max_age: float) -> None:
+        self.fs = fs
+        self.max_age = max_age
+        self._seen: dict[int, tuple[float, frozenset[str]]] = {}
+        self._lock = threading.Lock()
+
+    def seed(self, shard: int, done: Iterable[str], listed_at: float) -> None:
+        """What a listing taken at ``listed_at`` (`time.monotonic()`) said: these jobs are done."""
+        with self._lock:
+            self._seen[shard] = (listed_at, frozenset(done))
+
+    def is_done(self, entry: JobEntry) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            listed_at, done = self._seen.get(entry.shard, (float("-inf"), frozenset()))
+            if now - listed_at > self.max_age:
+                done = frozenset(_done_jobs(self.fs, entry.shard))
+                self._seen[entry.shard] = (now, done)
+        return entry.id in done
+
+
+def _done_jobs(fs: FileSystem, shard: int) -> set[str]:
+    found = set()
+    for info in fs.list_files(f"{layout.DONE}/shard-{shard:05d}"):
+        parts = layout.split_done_path(info.path)
+        if parts is not None:
+            found.add(parts[1])
+    return found
+
+
+@dataclass(frozen=True)
+class Ran:
+    """A job whose engine has run: its folder (summary and status written), ready to be stored."""
+
+    entry: JobEntry
+    run_dir: Path
+    summary: dict[str, Any]
+    data: bytes  # the encoded summary
+    output_prefix: str
+    success: bool
+    stale: tuple[str, ...]
+
+
 @dataclass
 class JobRunner:
     """Runs one study job at a time on a local core and commits it in the store, done-marker last.
 
     The job's lease is taken first (conditionally: a live holder keeps it) and renewed while it runs;
     the outputs go under a fresh attempt key; the done-marker, created only if absent, commits them.
+    Calling it does both steps; a worker calls `run` on an engine thread and `store` on an I/O thread,
+    so the next engine starts while the last job's outputs are still being sent.
     """
 
     fs: FileSystem
     info: StudyInfo
-    inputs: dict[str, Path]
+    inputs: Mapping[str, Path]  # a worker's fetches in flight: a job waits only for its own
     workdir: Path
     energyplus: EngineInput
     running: RunningProcesses
@@ -135,21 +192,53 @@ class JobRunner:
     worker: str
     leases: LeaseKeeper
     events: SafeCallback | None = None
+    done_index: DoneIndex | None = None  # else one HEAD of the done-marker per job
+    uploads: Executor | None = None  # the worker's upload pool; else one per job
 
     def __call__(self, entry: JobEntry, stale: Sequence[str] = ()) -> Outcome:
         """The stored job; HELD when a live worker has its lease; None when stopped (it stays pending)."""
+        ran = self.run(entry, stale)
+        return self.store(ran) if isinstance(ran, Ran) else ran
+
+    def run(self, entry: JobEntry, stale: Sequence[str] = ()) -> Ran | Outcome:
+        """Take the lease and run the engine: a `Ran` to `store` (which then owns the folder and the
+        lease), or the outcome when there is nothing to store (held, lost, stopped)."""
         if self.stop.is_set():
             return None
         if not self.leases.claim(entry, self.worker):
             return HELD
         run_dir = self.workdir / entry.id
+        ran: Ran | Outcome = None
         try:
-            if self.fs.exists(layout.done_marker(entry.shard, entry.id)):
+            if self._committed(entry):
                 return LOST  # committed by the lease's last holder after this worker listed the shard
-            return self._run(entry, run_dir, stale)
+            ran = self._run(entry, run_dir, stale)
+            return ran
         finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            self.leases.release(entry.id)
+            if not isinstance(ran, Ran):
+                shutil.rmtree(run_dir, ignore_errors=True)
+                self.leases.release(entry.id)
+
+    def store(self, ran: Ran) -> Outcome:
+        """Upload a run's outputs under a new attempt key and commit them by the done-marker."""
+        committed = False
+        try:
+            outcome = self._store(ran)
+            committed = isinstance(outcome, Finished)
+            return outcome
+        finally:
+            shutil.rmtree(ran.run_dir, ignore_errors=True)
+            self.leases.release(ran.entry.id, committed=committed)
+
+    def discard(self, ran: Ran) -> None:
+        """Drop a run that will not be stored: its folder goes, its lease is freed; the job stays pending."""
+        shutil.rmtree(ran.run_dir, ignore_errors=True)
+        self.leases.release(ran.entry.id)
+
+    def _committed(self, entry: JobEntry) -> bool:
+        if self.done_index is not None:
+            return self.done_index.is_done(entry)
+        return self.fs.exists(layout.done_marker(entry.shard, entry.id))
 
     def _note_missing(self, entry: JobEntry, summary: dict[str, Any]) -> None:
         """Say at once, in the log and in a note `status` lists, that requested series are absent."""
@@ -167,7 +256,7 @@ class JobRunner:
         except Exception as exc:  # a note only speeds the user up; the summary already says it
             log.info("could not write the missing-variables note of %s: %s", entry.id, exc)
 
-    def _run(self, entry: JobEntry, run_dir: Path, stale: Sequence[str]) -> Outcome:
+    def _run(self, entry: JobEntry, run_dir: Path, stale: Sequence[str]) -> Ran | None:
         flags = {k: v for k, v in entry.flags.items() if k != "extra_args"}
         job = SimulationJob(
             model=variant_model(self.inputs[entry.model_path], entry.edits),  # a sweep job's edits
@@ -192,25 +281,37 @@ class JobRunner:
                 _failure_status(entry, result).write(run_dir)
         finally:
             result.close()
+        return Ran(entry, run_dir, summary, data, job.output_prefix, bool(result.success), tuple(stale))
+
+    def _store(self, ran: Ran) -> Outcome:
+        entry, stale = ran.entry, ran.stale
         for path in (p for p in stale if p.startswith(f"{layout.DONE}/")):
             self.fs.remove(path)  # index keys of a result a rerun was clearing: the job is not done
         attempt = layout.new_attempt()
         folder = layout.attempt_dir(entry.shard, entry.id, attempt)
-        files = upload_outputs(run_dir, self.fs, folder, policy=_POLICY, output_prefix=job.output_prefix)
-        token = summary_token(data)
-        status = str(summary["status"])
-        marker = marker_body(attempt, status, token, data)
+        files = upload_outputs(
+            ran.run_dir,
+            self.fs,
+            folder,
+            policy=_POLICY,
+            output_prefix=ran.output_prefix,
+            pool=self.uploads,
+            status_with_rest=True,  # the done-marker, not the status file, says "complete" here
+        )
+        token = summary_token(ran.data)
+        status = str(ran.summary["status"])
+        marker = marker_body(attempt, status, token, ran.data)
         if not self.leases.holds(entry.id) or not commit(self.fs, entry, marker):
             log.warning("job %s: another attempt committed it first; this attempt is dropped", entry.id)
             _remove_quietly(self.fs, [f"{folder}/{name}" for name in files])
             return LOST
-        self.fs.write_bytes(layout.done_path(entry.shard, entry.id, status, token), data)
-        self._note_missing(entry, summary)
+        self.fs.write_bytes(layout.done_path(entry.shard, entry.id, status, token), ran.data)
+        self._note_missing(entry, ran.summary)
         # Attempts listed before this one started are dead (their leases were free or stale) and can
         # never commit now that the marker exists: nothing a done job points to is touched.
         _remove_quietly(self.fs, [p for p in stale if p.startswith(f"{layout.RESULTS}/")])
         log.info("job %s %s", entry.id, status)
-        return Finished(entry, bool(result.success), token, summary)
+        return Finished(entry, ran.success, token, ran.summary)
 
 
 def _missing_note(entry: JobEntry, missing: Sequence[str]) -> bytes:

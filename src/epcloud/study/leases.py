@@ -292,15 +292,22 @@ class LeaseKeeper:
         with self._lock:
             return job in self._held and job not in self._lost
 
-    def release(self, job: str) -> None:
-        """Stop renewing the lease and delete it, if it is still this worker's."""
+    def release(self, job: str, *, committed: bool = False) -> None:
+        """Stop renewing the lease and delete it, if it is still this worker's.
+
+        Once this worker has ``committed`` the job, whoever holds its lease can never commit it: the
+        lease is deleted without reading it first (one request, not two).
+        """
         with self._writer(job):
             with self._lock:
                 held = self._held.pop(job, None)
                 self._writing.pop(job, None)
             if held is not None:
                 with contextlib.suppress(Exception):  # a lease left behind goes stale; never mask it
-                    remove_if(self.fs, layout.lease_path(job), held[1])
+                    if committed:
+                        self.fs.remove(layout.lease_path(job))
+                    else:
+                        remove_if(self.fs, layout.lease_path(job), held[1])
 
     def _loop(self) -> None:
         while not self._stop.wait(self.beat):

@@ -12,8 +12,6 @@ import functools
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -332,6 +330,9 @@ class Sweep:
             store, _, key = name.rpartition("/")
             return open_fs(store).read_text(key)
         if name.startswith(("https://", "http://")):
+            import urllib.error  # here: only a sweep of a model on the web needs the HTTP client
+            import urllib.request
+
             try:
                 with urllib.request.urlopen(name, timeout=60) as response:
                     return str(response.read().decode("utf-8-sig"))

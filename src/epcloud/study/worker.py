@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -22,25 +21,31 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from epcloud.batch.executors import submitter
 from epcloud.batch.runner import ProgressDisplay, progress_display, usable_cpus
 from epcloud.errors import (
     ShardIndexError,
-    StorageNotFoundError,
     StudyError,
-    StudyInputError,
     WorkerInterrupted,
 )
-from epcloud.progress import ProgressEvent, RichBatchProgress, SafeCallback
+from epcloud.progress import RichBatchProgress, SafeCallback
 from epcloud.run.process import RunningProcesses
 from epcloud.study import layout
-from epcloud.study.attempt import HELD, LOST, Finished, JobRunner, committed_dir, read_marker
-from epcloud.study.leases import LeaseKeeper, worker_name
+from epcloud.study.attempt import (
+    HELD,
+    DoneIndex,
+    Finished,
+    JobRunner,
+    committed_dir,
+    read_marker,
+)
+from epcloud.study.fetch import InputFetches, fetch_inputs
+from epcloud.study.leases import LeaseKeeper, heartbeat_seconds, worker_name
 from epcloud.study.manifest import JobEntry, StudyInfo, read_shard
 from epcloud.study.owner import make_workdir, sweep_workdirs
+from epcloud.study.pipeline import Outcomes, Pipeline, WorkerPools
 from epcloud.study.summary import encode_summary, summary_token
 
 if TYPE_CHECKING:
@@ -53,6 +58,7 @@ __all__ = [
     "ShardReport",
     "WorkerSlice",
     "committed_dir",
+    "fetch_inputs",
     "read_marker",
     "resolve_shards",
     "resolve_slice",
@@ -68,7 +74,6 @@ log = logging.getLogger(__name__)
 
 INDEX_VARIABLES = ("AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID")
 """Where an array child finds its index: AWS Batch, Kubernetes Indexed Jobs, Slurm job arrays."""
-_FETCH_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -166,52 +171,6 @@ def resolve_shards(
     return resolve_slice(index, count, shard_count, environ).shards
 
 
-def _inputs_dir() -> Path:
-    from epcloud.cachedir import cache_dir
-
-    return cache_dir("study-inputs")
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fetch_one(fs: FileSystem, path: str, sha: str) -> Path:
-    """One content-addressed input in the local cache; downloaded once, checked against its hash."""
-    target = _inputs_dir() / Path(path).name
-    if target.is_file():
-        return target
-    try:
-        fs.download_file(path, target)
-    except StorageNotFoundError as exc:
-        raise StudyInputError(
-            f"input {fs.url(path)} is missing from the study: it was deleted or never uploaded; "
-            "re-create the study (Study.create(..., overwrite=True))"
-        ) from exc
-    if _sha256_of(target) != sha:
-        target.unlink(missing_ok=True)
-        raise StudyInputError(f"input {fs.url(path)} does not match its content hash {sha[:12]}...")
-    return target
-
-
-def fetch_inputs(fs: FileSystem, entries: Sequence[JobEntry]) -> dict[str, Path]:
-    """Local copies of every distinct model and weather file the entries need, in parallel."""
-    wanted: dict[str, str] = {}
-    for entry in entries:
-        wanted[entry.model_path] = entry.model_sha256
-        if entry.weather_path and entry.weather_sha256:
-            wanted[entry.weather_path] = entry.weather_sha256
-    if not wanted:
-        return {}
-    with cf.ThreadPoolExecutor(max_workers=min(_FETCH_THREADS, len(wanted))) as pool:
-        local = dict(zip(wanted, pool.map(lambda p: _fetch_one(fs, p, wanted[p]), wanted), strict=True))
-    return local
-
-
 @dataclass
 class _ShardState:
     """What one listing of a shard's results and one of its done index say about each job."""
@@ -251,14 +210,22 @@ def _repair_index(fs: FileSystem, entry: JobEntry) -> None:
     log.info("job %s: done-index key restored", entry.id)
 
 
-def _pending(fs: FileSystem, entries: Sequence[JobEntry]) -> tuple[list[tuple[JobEntry, list[str]]], int]:
-    """Entries without a done-marker (with what interrupted attempts left), and how many are done."""
+def _pending(
+    fs: FileSystem, entries: Sequence[JobEntry], done_index: DoneIndex | None = None
+) -> tuple[list[tuple[JobEntry, list[str]]], int]:
+    """Entries without a done-marker (with what interrupted attempts left), and how many are done;
+    ``done_index`` learns what each shard's listing said."""
     states: dict[int, _ShardState] = {}
     todo: list[tuple[JobEntry, list[str]]] = []
     repair: list[JobEntry] = []
     for entry in entries:
         if entry.shard not in states:
+            listed_at = time.monotonic()
             states[entry.shard] = _shard_state(fs, entry.shard)
+            if done_index is not None:
+                state = states[entry.shard]
+                marked = (job for job, names in state.results.items() if layout.DONE_MARKER in names)
+                done_index.seed(entry.shard, {*state.done, *marked}, listed_at)
         state = states[entry.shard]
         names = state.results.get(entry.id, set())
         indexed = state.done.get(entry.id, [])
@@ -302,9 +269,11 @@ def run_entries(
     heartbeat: float | None = None,
     progress: ProgressDisplay = None,
 ) -> ShardReport:
-    """Run the entries not yet done, ``max_workers`` (default: usable CPUs) at a time.
+    """Run the entries not yet done, ``max_workers`` (default: usable CPUs) engines at a time.
 
-    ``progress="rich"`` shows a progress bar of the jobs to run on stderr (done, failed, running, ETA).
+    A finished run is stored on an I/O thread while the next engine starts on its core; at most
+    `_STORE_BACKLOG` runs per engine wait to be stored (the engines wait beyond that), so memory and
+    open files stay flat. ``progress="rich"`` shows a progress bar of the jobs to run on stderr.
 
     A job whose lease a live worker holds is that worker's: with ``wait_for_held`` this worker waits
     until it is done (skipped) or its lease goes stale (then runs it); else it is left to its holder.
@@ -316,37 +285,49 @@ def run_entries(
     start = time.perf_counter()
     stop = stop or threading.Event()
     sweep_workdirs()
-    todo, skipped = _pending(fs, entries)
+    beat = heartbeat_seconds() if heartbeat is None else heartbeat
+    done_index = DoneIndex(fs, beat)
+    todo, skipped = _pending(fs, entries, done_index)
     log.info("%d jobs to run, %d already done", len(todo), skipped)
     if not todo:
         return ShardReport(shards, skipped=skipped, wall_seconds=time.perf_counter() - start)
-    inputs = fetch_inputs(fs, [entry for entry, _ in todo])
     running = RunningProcesses()
-    finished: list[Finished] = []
-    errors: list[BaseException] = []
+    outcomes = Outcomes()
     held: list[JobEntry] = []
-    lost: list[JobEntry] = []
     workers = min(max_workers or usable_cpus(), len(todo))
     workdir = make_workdir()
     display = progress_display(progress, len(todo))
     events = SafeCallback(display.on_event) if display is not None else None
+    pools = WorkerPools(workers)
     try:
         with (
-            LeaseKeeper(fs, heartbeat) as leases,
+            LeaseKeeper(fs, beat) as leases,
             display if display is not None else contextlib.nullcontext(),
         ):
+            inputs = InputFetches(fs, [entry for entry, _ in todo], pools.fetch)
             runner = JobRunner(
-                fs, info, inputs, workdir, energyplus, running, stop, worker_name(), leases, events
+                fs,
+                info,
+                inputs,
+                workdir,
+                energyplus,
+                running,
+                stop,
+                worker_name(),
+                leases,
+                events,
+                done_index=done_index,
+                uploads=pools.upload,
             )
-            pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="epcloud-worker")
+            pipeline = Pipeline(runner, inputs, pools, workers)
             try:
                 while todo and not stop.is_set():
-                    held = _run_round(pool, runner, todo, stop, finished, errors, lost, display)
+                    held = _run_round(pipeline, todo, stop, outcomes, display)
                     if not held or not wait_for_held:
                         break
                     log.info("%d jobs are held by another live worker: waiting for them", len(held))
                     stop.wait(leases.beat)
-                    todo, done_meanwhile = _pending(fs, held)
+                    todo, done_meanwhile = _pending(fs, held, done_index)
                     skipped += done_meanwhile
                     held = [entry for entry, _ in todo]
             except BaseException:
@@ -354,15 +335,20 @@ def run_entries(
                 raise
             finally:
                 if stop.is_set():
-                    log.warning("stop requested: killing running EnergyPlus; unfinished jobs stay pending")
+                    if outcomes.input_error is None:
+                        log.warning(_STOP_MESSAGE)
                     running.kill_all()
-                pool.shutdown(wait=True, cancel_futures=True)
+                pools.engine.shutdown(wait=True, cancel_futures=True)
+                pools.store.shutdown(wait=True)  # finished runs are still stored
+                outcomes.harvest(pipeline.stores)
+                pools.shutdown()
                 with contextlib.suppress(Exception):  # a digest only speeds collect up; never mask it
-                    write_digests(fs, finished)
+                    write_digests(fs, outcomes.finished)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    finished = outcomes.finished
     succeeded = sum(1 for item in finished if item.success)
-    skipped += len(lost)  # done by another worker while this one ran
+    skipped += len(outcomes.lost)  # done by another worker while this one ran
     report = ShardReport(
         shards,
         succeeded=succeeded,
@@ -371,55 +357,46 @@ def run_entries(
         pending=len(entries) - skipped - len(finished),
         wall_seconds=time.perf_counter() - start,
     )
+    if outcomes.input_error is not None:
+        raise outcomes.input_error
     if stop.is_set():
         raise WorkerInterrupted(
             f"stopped: {report.ran} jobs finished, {report.pending} left pending for the next run"
         )
-    if errors:
-        raise StudyError(f"{len(errors)} jobs ran but could not be stored; first error: {errors[0]}")
+    if outcomes.errors:
+        first = outcomes.errors[0]
+        raise StudyError(f"{len(outcomes.errors)} jobs ran but could not be stored; first error: {first}")
     return report
 
 
-def _show_done(display: RichBatchProgress, outcome: Finished) -> None:
-    entry = outcome.entry
-    display.job_done(entry.index, outcome.success)
-    state = "succeeded" if outcome.success else "failed"
-    display.on_event(ProgressEvent("done", state, None, 100.0, entry.index, entry.label or entry.id))
+_STOP_MESSAGE = "stop requested: killing running EnergyPlus; unfinished jobs stay pending"
 
 
 def _run_round(
-    pool: cf.Executor,
-    runner: JobRunner,
+    pipeline: Pipeline,
     todo: Sequence[tuple[JobEntry, list[str]]],
     stop: threading.Event,
-    finished: list[Finished],
-    errors: list[BaseException],
-    lost: list[JobEntry],
+    outcomes: Outcomes,
     display: RichBatchProgress | None = None,
 ) -> list[JobEntry]:
-    """Run ``todo`` on the pool; the entries held by another live worker (``lost`` gets those another
-    worker committed meanwhile)."""
-    futures = {pool.submit(runner, entry, stale): entry for entry, stale in todo}
+    """Run ``todo`` through the pipeline; the entries held by another live worker. A missing input
+    stops the worker (every input is checked before anything is stored)."""
+    futures: dict[cf.Future[Any], JobEntry] = {pipeline.submit(e, stale): e for e, stale in todo}
     held: list[JobEntry] = []
     waiting = set(futures)
     try:
         while waiting and not stop.is_set():
             done, waiting = cf.wait(waiting, timeout=0.2, return_when=cf.FIRST_COMPLETED)
             for future in done:
-                try:
-                    outcome = future.result()
-                except Exception as exc:
-                    log.error("job %s could not be stored: %s", futures[future].id, exc)
-                    errors.append(exc)
-                    continue
-                if isinstance(outcome, Finished):
-                    finished.append(outcome)
-                    if display is not None:
-                        _show_done(display, outcome)
+                entry = futures[future]
+                outcome = outcomes.add(future, entry, display)
+                if isinstance(outcome, cf.Future):  # the engine ran: now wait for its store
+                    futures[outcome] = entry
+                    waiting.add(outcome)
                 elif outcome == HELD:
-                    held.append(futures[future])
-                elif outcome == LOST:
-                    lost.append(futures[future])
+                    held.append(entry)
+            if outcomes.input_error is not None:
+                stop.set()
     finally:
         if stop.is_set():
             for future in futures:

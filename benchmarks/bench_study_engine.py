@@ -1,0 +1,216 @@
+"""The study path against the raw engine on the same jobs: `energyplus` two at a time = 1.00, then
+`study.run()` and two `epcloud worker` processes on a local S3 server (moto), interleaved repeats.
+
+Reported per path: median wall seconds, the ratio to the raw engine, and the CPU the path spends
+outside the engine per job (this process's own CPU for `study.run()`, each worker process's own CPU for
+the workers; an engine is a child process, so its CPU is not in these). Called by
+`bench_study.py --vs-engine`; runnable on its own:
+    .venv/bin/python benchmarks/bench_study_engine.py [--jobs 40] [--repeat 5] [--engine cli|fork]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from bench_study import counted  # noqa: E402
+
+from epcloud import Study  # noqa: E402
+from epcloud.batch import SimulationJob  # noqa: E402
+from epcloud.batch.executors import THREAD_LIMITS  # noqa: E402
+from epcloud.engine import default_energyplus  # noqa: E402
+from epcloud.model import Shoebox  # noqa: E402
+from epcloud.storage import S3FileSystem  # noqa: E402
+from fixtures_s3 import MotoServer, new_client  # noqa: E402
+
+OPTIONS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+BUCKET = "bench-vs-engine"
+# A worker process run by the benchmark: the CLI's own entry, then its own CPU (not its children's).
+_WORKER = """
+import json, resource, sys
+from epcloud.cli import main
+try:
+    code = main(sys.argv[2:])
+finally:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(sys.argv[1], "w") as out:
+        json.dump({"cpu": usage.ru_utime + usage.ru_stime}, out)
+sys.exit(code)
+"""
+
+
+def _models(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for i in range(count):
+        box = Shoebox(wall_r=1.0 + (i % 40) * 0.125, window_to_wall=0.1 + (i // 40 % 25) * 0.03)
+        path = folder / f"m{i}.idf"
+        path.write_text(box.to_idf())
+        paths.append(path)
+    return paths
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _children_cpu() -> float:
+    """CPU of the finished child processes waited for (the engines, the worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def raw_engine(models: list[Path], work: Path) -> dict[str, float]:
+    """The engine's own command, two at a time: the floor."""
+    exe = str(default_energyplus().executable)
+
+    def one(i_model: tuple[int, Path]) -> None:
+        i, model = i_model
+        out = work / f"raw-{i}"
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = [exe, "--output-directory", str(out), "--output-prefix", "eplus", "--design-day", str(model)]
+        env = {**os.environ, **THREAD_LIMITS}  # as epcloud runs it: one thread per engine
+        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    engines = _children_cpu()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(one, enumerate(models)))
+    wall = time.perf_counter() - start
+    engine_ms = (_children_cpu() - engines) / len(models) * 1000
+    return {"wall": wall, "cpu_per_job_ms": 0.0, "engine_cpu_per_job_ms": engine_ms}
+
+
+def _new_study(endpoint: str, name: str, models: list[Path]) -> Study:
+    fs = S3FileSystem(BUCKET, prefix=f"{name}/", endpoint_url=endpoint, **OPTIONS)
+    jobs = [SimulationJob(str(m), None, label=m.stem, design_day=True) for m in models]
+    return Study.create(fs, jobs, shard_count=2)
+
+
+def study_run(endpoint: str, name: str, models: list[Path]) -> dict[str, float]:
+    study = _new_study(endpoint, name, models)
+    cpu, engines = _own_cpu(), _children_cpu()
+    with counted(study.fs) as requests:  # type: ignore[arg-type]
+        start = time.perf_counter()
+        report = study.run(max_workers=2)
+        wall = time.perf_counter() - start
+    assert report.succeeded == len(models), report
+    n = len(models)
+    return {
+        "wall": wall,
+        "cpu_per_job_ms": (_own_cpu() - cpu) / n * 1000,
+        "engine_cpu_per_job_ms": (_children_cpu() - engines) / n * 1000,
+        "requests_per_job": sum(requests.values()) / n,
+    }
+
+
+def two_workers(endpoint: str, name: str, models: list[Path], work: Path) -> dict[str, float]:
+    study = _new_study(endpoint, name, models)
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    url = f"s3://{BUCKET}/{name}"
+    outs = [work / f"{name}-w{i}.json" for i in range(2)]
+    children = _children_cpu()
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(out), "worker", url, "--index", str(i), "--count", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i, out in enumerate(outs)
+    ]
+    errors = [p.communicate()[1] for p in procs]
+    wall = time.perf_counter() - start
+    for proc, err in zip(procs, errors, strict=True):
+        if proc.returncode != 0:
+            raise RuntimeError(f"worker failed ({proc.returncode}): {err.decode()[-2000:]}")
+    assert study.status().count("succeeded") == len(models)
+    cpu = sum(json.loads(out.read_text())["cpu"] for out in outs)
+    n = len(models)
+    engine_ms = (_children_cpu() - children - cpu) / n * 1000  # the workers' children: engines
+    return {"wall": wall, "cpu_per_job_ms": cpu / n * 1000, "engine_cpu_per_job_ms": engine_ms}
+
+
+def run(jobs: int, repeat: int) -> dict[str, Any]:
+    os.environ.setdefault("EPCLOUD_CACHE_DIR", tempfile.mkdtemp(prefix="bench-vs-engine-cache-"))
+    work = Path(tempfile.mkdtemp(prefix="bench-vs-engine-"))
+    models = _models(work, jobs)
+    server = MotoServer()
+    rows: dict[str, list[dict[str, float]]] = {"raw": [], "study_run": [], "two_workers": []}
+    try:
+        new_client(server.endpoint).create_bucket(Bucket=BUCKET)
+        raw_engine(models[:2], work)  # warm the page cache and the engine's files
+        for r in range(repeat):
+            order = ["raw", "study_run", "two_workers"]
+            order = order[r % 3 :] + order[: r % 3]  # interleaved, each path in each position
+            for path in order:
+                if path == "raw":
+                    rows[path].append(raw_engine(models, work))
+                elif path == "study_run":
+                    rows[path].append(study_run(server.endpoint, f"s{r}", models))
+                else:
+                    rows[path].append(two_workers(server.endpoint, f"w{r}", models, work))
+            print(json.dumps({"round": r, **{k: v[-1] for k, v in rows.items()}}), flush=True)
+    finally:
+        server.stop()
+    raw = statistics.median(row["wall"] for row in rows["raw"])
+    report: dict[str, Any] = {
+        "jobs": jobs,
+        "repeat": repeat,
+        "engine": os.environ.get("EPCLOUD_ENGINE", "default"),
+        "raw_wall_s": round(raw, 3),
+    }
+    for path in ("study_run", "two_workers"):
+        wall = statistics.median(row["wall"] for row in rows[path])
+        report[path] = {
+            "wall_s": round(wall, 3),
+            "ratio": round(wall / raw, 3),
+            "ratios": [
+                round(row["wall"] / raw_row["wall"], 3)
+                for row, raw_row in zip(rows[path], rows["raw"], strict=True)
+            ],
+            **{
+                key: round(statistics.median(row[key] for row in rows[path]), 1)
+                for key in ("cpu_per_job_ms", "engine_cpu_per_job_ms", "requests_per_job")
+                if key in rows[path][0]
+            },
+        }
+    report["raw_engine_cpu_per_job_ms"] = round(
+        statistics.median(row["engine_cpu_per_job_ms"] for row in rows["raw"]), 1
+    )
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=40)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--engine", choices=("cli", "fork"), default=None)
+    args = parser.parse_args()
+    if args.engine:
+        os.environ["EPCLOUD_ENGINE"] = args.engine
+    print(json.dumps(run(args.jobs, args.repeat)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
