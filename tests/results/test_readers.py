@@ -357,7 +357,7 @@ def test_stored_results_read_the_same(
 async def test_async_forms_fetch_then_parse(run: SimulationResult, s3_fs: Any, async_s3_fs: Any) -> None:
     run.upload(s3_fs, "runs/async", upload="all")
     remote = await SimulationResult.async_from_directory("runs/async", async_s3_fs)
-    with pytest.raises(RuntimeError, match="not fetched yet"):
+    with pytest.raises(RuntimeError, match=r"not fetched yet: .*async_eso\(\)"):
         remote.eso  # noqa: B018
     assert await remote.async_variables() == run.variables
     assert await remote.async_csv() == run.csv

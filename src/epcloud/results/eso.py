@@ -4,7 +4,8 @@ Both files share one format: lines ``ID,VALUE[,...]`` grouped under time markers
 environment, 2 a timestep or hour, 3 a day, 4 a month, 5 the run period, 6 a year). The dictionary is read
 when the file is opened; the records are read once, on first use. Timestamps follow `SQLResult`'s rules
 (interval end for timestep and hourly values, period start for coarser ones), so the same series read from
-the ESO and from the SQL output has the same timestamps; the ESO has no year, so it is `DEFAULT_YEAR`.
+the ESO and from the SQL output has the same timestamps, but for the year: the ESO has none, so it is
+`DEFAULT_YEAR` (the SQL output of a weather-file run period has the run's year).
 """
 
 from __future__ import annotations
