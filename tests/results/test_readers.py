@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -301,6 +302,14 @@ def test_eso_lookups(run: SimulationResult) -> None:
         eso.to_dataframe("No Such Variable")
     series = last.to_timeseries()
     assert series.values == last.values and series.units == "C"
+
+
+def test_a_result_with_parsed_outputs_still_pickles(run: SimulationResult) -> None:
+    reopened = SimulationResult.from_directory(run.run_dir)  # no SQL opened: that one holds a connection
+    assert reopened.eso is not None and reopened.eso.columns and reopened.csv is not None and reopened.html
+    copy = pickle.loads(pickle.dumps(reopened))
+    assert copy.eso is not None and copy.eso.columns == reopened.eso.columns
+    assert copy.html == reopened.html and copy.variables == reopened.variables and copy.mtr is not None
 
 
 def test_a_broken_eso_names_the_line(run: SimulationResult, tmp_path: Path) -> None:

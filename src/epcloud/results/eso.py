@@ -135,6 +135,16 @@ class ESOResult:
     def from_string(cls, text: str, source: str = "<eso>", *, eager: bool = False) -> ESOResult:
         return cls(text.encode("latin-1"), source, eager=eager)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles without its lock (a result shipped between processes may carry a parsed ESO)."""
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self) -> str:
         return f"<ESOResult {self.source}: {len(self.variables)} variables>"
 
