@@ -221,6 +221,7 @@ class ESOResult:
         with self._lock:
             if self._parsed is None:
                 self._parsed = _records(self._data, self._data_start, self._by_id, self.source)
+                self._data = b""  # every record is parsed: the file's text is no longer needed
             return self._parsed
 
 
