@@ -24,7 +24,7 @@ from epcloud.results.csvout import CSVResult, split_heading
 from epcloud.results.dictionary import OutputMeter, OutputVariable, OutputVariableIndex, parse_mdd, parse_rdd
 from epcloud.results.eso import ESOResult
 from epcloud.results.htmltables import HTMLResult
-from epcloud.simulation import SimulationResult, simulate
+from epcloud.simulation import TEXT_OUTPUTS, SimulationResult, UploadPolicy, simulate
 
 ZMAT = "Zone Mean Air Temperature"
 # What the shoebox lacks for these readers: the dictionaries, the HTML report, coarser series.
@@ -353,6 +353,17 @@ def test_stored_results_read_the_same(
     run.upload(s3_fs, "runs/all", upload="all")
     with SimulationResult.from_directory("runs/all", fs=s3_fs) as stored:
         _same_readers(stored, run)
+    packed = UploadPolicy(include=("*",), gzip=TEXT_OUTPUTS, gzip_min_bytes=0)  # stored as NAME.gz
+    simulate(
+        _model("IDF"), None, design_day=True, readvars=True, fs=s3_fs, output_dir="runs/gz", upload=packed
+    )
+    with SimulationResult.from_directory("runs/gz", fs=s3_fs) as stored:
+        assert {"eplusout.eso.gz", "eplusout.csv.gz", "eplustbl.htm.gz"} <= set(stored.files())
+        assert stored.variables is not None and stored.csv is not None and stored.html is not None
+        assert stored.variables.variables == run.variables.variables  # type: ignore[union-attr]
+        assert [c.header for c in stored.csv.columns] == [c.header for c in run.csv.columns]  # type: ignore[union-attr]
+        assert stored.html.tablebyname("Building Area") == run.html.tablebyname("Building Area")  # type: ignore[union-attr]
+        assert stored.eso.columns == run.eso.columns  # type: ignore[union-attr]
     run.upload(s3_fs, "runs/default")
     with (
         SimulationResult.from_directory("runs/default", fs=s3_fs) as stored,
