@@ -306,11 +306,16 @@ def _records(
     number = data.count(b"\n", 0, start)
     for raw in data[start:].split(b"\n"):
         number += 1
-        if not raw or raw.startswith(_END_OF_DATA) or raw.startswith(b" Number of Records"):
-            continue
         fields = raw.split(b",")
         try:
             report_id = int(fields[0])
+        except ValueError:
+            if not raw.strip() or raw.startswith((_END_OF_DATA, b" Number of Records")):
+                continue  # a blank line, or the file's last two lines
+            raise CorruptResultError(
+                f"{source}, line {number}: {raw.decode('latin-1')[:120]!r} is not a record"
+            ) from None
+        try:
             if report_id in _MARKERS:
                 if report_id == 1:
                     env += 1
