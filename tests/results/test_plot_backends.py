@@ -134,5 +134,7 @@ def test_a_missing_plot_library_names_its_extra(
     with pytest.raises(ImportError, match=r"epcloud\[matplotlib\]"):
         MatplotlibBackend()
     monkeypatch.setitem(sys.modules, "plotly.graph_objects", None)
-    with pytest.raises(ImportError, match=r"epcloud\[plot\]"):
+    with pytest.raises(
+        ImportError, match=r"^TimeSeriesResult.plot\(\) needs plotly: pip install 'epcloud\[plot\]'$"
+    ):
         series.plot(title="x")

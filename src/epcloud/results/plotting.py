@@ -93,7 +93,7 @@ def plot_timeseries(
     series: TimeSeriesResult, ax: Any, backend: Any, title: str | None, options: dict[str, Any]
 ) -> Any:
     """The chart `TimeSeriesResult.plot` returns: a plotly ``Figure``, or a matplotlib ``Figure``."""
-    from epcloud.report.figures import axis_title
+    from epcloud.report.figures import axis_title, needs_plotly
 
     kind = _backend_name(backend, ax)
     factor, unit = (1 / 3.6e6, "kWh") if series.units == "J" else (1.0, series.units)
@@ -101,6 +101,7 @@ def plot_timeseries(
     xlabel = f"time ({series.frequency})"
     ylabel = axis_title(series.variable_name, unit)
     if kind == "plotly":
+        needs_plotly("TimeSeriesResult.plot()")
         fig = PlotlyBackend().multi_line(
             series.timestamps, columns, title=title, xlabel=xlabel, ylabel=ylabel
         )
