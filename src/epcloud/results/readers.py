@@ -109,6 +109,7 @@ class OutputReaders:
         return await asyncio.to_thread(lambda: self.mtr)
 
     def _name(self, kind: str) -> str:
+        """The file name of an output kind (a `SimulationResult` that knows its run's naming overrides it)."""
         from epcloud.results.simulation_result import output_name
 
         return output_name(kind, self.output_prefix)
