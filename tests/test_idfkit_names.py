@@ -110,7 +110,39 @@ IDFKIT_RESULT = [
     "async_errors",
     "async_sql",
     "from_directory",
+    "variables",
+    "csv",
+    "html",
+    "eso",
+    "mtr",
+    "async_variables",
+    "async_csv",
+    "async_html",
+    "async_eso",
+    "async_mtr",
 ]
+# idfkit's public names of the classes those readers return (idfkit.simulation's parsers and outputs).
+IDFKIT_READERS = {
+    "OutputVariableIndex": [
+        "variables", "meters", "from_simulation", "from_files", "search", "filter_by_units",
+        "add_all_to_model",
+    ],
+    "OutputVariable": ["key", "name", "frequency", "units"],
+    "OutputMeter": ["name", "frequency", "units"],
+    "CSVResult": ["timestamps", "columns", "from_file", "from_string", "get_column", "get_column_values"],
+    "CSVColumn": ["header", "variable_name", "key_value", "units", "values"],
+    "HTMLResult": [
+        "tables", "from_file", "from_string", "titletable", "tablebyname", "tablebyindex", "tablesbyreport",
+    ],
+    "HTMLTable": ["title", "header", "rows", "report_name", "for_string", "to_dict"],
+    "ESOResult": [
+        "program_version", "variables", "environments", "columns", "from_bytes", "from_file", "from_string",
+        "get_variable", "get_column", "to_dataframe",
+    ],
+    "ESOColumn": ["variable", "environment_index", "timestamps", "values", "to_dataframe", "plot"],
+    "ESOVariable": ["report_id", "variable_name", "key_value", "units", "frequency", "num_values"],
+    "ESOEnvironment": ["index", "title", "latitude", "longitude", "time_zone", "elevation"],
+}  # fmt: skip
 IDFKIT_JOB = [
     "model",
     "weather",
@@ -379,6 +411,70 @@ def failed_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulationR
         yield result
 
 
+@pytest.fixture(scope="module")
+def readers_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulationResult]:
+    """A run that writes every file the readers read: readvars CSV, HTML tables, variable dictionaries."""
+    extra = "\nOutput:VariableDictionary, IDF;\nOutputControl:Table:Style, CommaAndHTML;\n"
+    out = tmp_path_factory.mktemp("idfkit") / "readers"
+    with simulate(Shoebox().to_idf() + extra, None, design_day=True, readvars=True, output_dir=out) as result:
+        assert result.success, result.errors.summary()
+        yield result
+
+
+def test_output_readers_have_idfkit_names(readers_run: SimulationResult) -> None:
+    import epcloud.simulation as facade
+
+    result = readers_run
+    variables, csv, html, eso, mtr = result.variables, result.csv, result.html, result.eso, result.mtr
+    assert (
+        variables is not None and csv is not None and html is not None and eso is not None and mtr is not None
+    )
+    column = eso.get_column("Zone Mean Air Temperature", "OFFICE")
+    assert column is not None
+    objects: dict[str, object] = {
+        "OutputVariableIndex": variables,
+        "OutputVariable": variables.variables[0],
+        "OutputMeter": variables.meters[0],
+        "CSVResult": csv,
+        "CSVColumn": csv.columns[0],
+        "HTMLResult": html,
+        "HTMLTable": html[0],
+        "ESOResult": eso,
+        "ESOColumn": column,
+        "ESOVariable": column.variable,
+        "ESOEnvironment": eso.environments[0],
+    }
+    for owner, names in IDFKIT_READERS.items():
+        assert isinstance(objects[owner], getattr(facade, owner)), owner  # importable as in idfkit
+        assert _missing(objects[owner], names) == [], owner
+    assert isinstance(mtr, facade.ESOResult) and mtr.variables[0].key_value == ""
+    # the guides' snippets, with the import changed
+    matches = variables.search("Temperature")
+    assert matches and all("temperature" in v.name.lower() for v in matches)
+    assert (
+        csv.get_column_values("Zone Mean Air Temperature")
+        == csv.get_column("Zone Mean Air Temperature").values
+    )  # type: ignore[union-attr]
+    site = html.tablebyname("Site and Source Energy")
+    assert site is not None and "Total Site Energy" in site.to_dict()
+    assert html.tablesbyreport("Annual Building Utility Performance Summary")[0] is html[0]
+
+
+def test_timeseries_plot_takes_idfkit_keywords(readers_run: SimulationResult) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from epcloud.simulation import MatplotlibBackend, PlotlyBackend
+
+    ts = readers_run.sql.get_timeseries("Zone Mean Air Temperature", "OFFICE")
+    assert (
+        ts.plot(title="My Custom Title").layout.title.text == "My Custom Title"
+    )  # plotly, epcloud's default
+    assert ts.plot(backend=MatplotlibBackend(), title="t").axes[0].get_title() == "t"
+    assert ts.plot(backend=PlotlyBackend()).data[0].name == "OFFICE"
+    assert ts.plot(backend="matplotlib").axes[0].get_ylabel() == "Zone Mean Air Temperature [C]"
+
+
 def test_simulation_result_has_idfkit_names(run: SimulationResult) -> None:
     assert _missing(run, IDFKIT_RESULT) == []
     assert run.fs is None and run.async_fs is None  # a local run folder
@@ -505,10 +601,7 @@ def test_job_and_batch_have_idfkit_names(tmp_path: Path) -> None:
 IDFKIT_UNSUPPORTED = {
     "WeatherStation": ["design_conditions_source_wmo"],
     "StationIndex": ["refresh", "check_for_updates", "from_stations"],
-    "SimulationResult": [
-        *("variables", "csv", "html", "eso", "mtr"),
-        *("async_variables", "async_csv", "async_html", "async_eso", "async_mtr", "async_fs="),
-    ],
+    "SimulationResult": ["async_fs="],
     "SimulationJob": list(IDFKIT_JOB_UNSUPPORTED),
 }
 

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
         simulate_batch,
     )
     from epcloud.progress import ProgressEvent
+    from epcloud.results.csvout import CSVColumn, CSVResult
+    from epcloud.results.dictionary import OutputMeter, OutputVariable, OutputVariableIndex
+    from epcloud.results.eso import ESOColumn, ESOEnvironment, ESOResult, ESOVariable
+    from epcloud.results.htmltables import HTMLResult, HTMLTable
+    from epcloud.results.plotting import MatplotlibBackend, PlotBackend, PlotlyBackend
     from epcloud.run.cache import SimulationCache
     from epcloud.storage import (
         AsyncFileSystem,
@@ -54,6 +59,21 @@ _LAZY = {
     "S3FileSystem": "epcloud.storage",
     "AsyncS3FileSystem": "epcloud.storage",
     "open_fs": "epcloud.storage",
+    # the parsed text outputs and plot backends, under idfkit's names (docs/idfkit.md)
+    "CSVColumn": "epcloud.results.csvout",
+    "CSVResult": "epcloud.results.csvout",
+    "ESOColumn": "epcloud.results.eso",
+    "ESOEnvironment": "epcloud.results.eso",
+    "ESOResult": "epcloud.results.eso",
+    "ESOVariable": "epcloud.results.eso",
+    "HTMLResult": "epcloud.results.htmltables",
+    "HTMLTable": "epcloud.results.htmltables",
+    "OutputMeter": "epcloud.results.dictionary",
+    "OutputVariable": "epcloud.results.dictionary",
+    "OutputVariableIndex": "epcloud.results.dictionary",
+    "MatplotlibBackend": "epcloud.results.plotting",
+    "PlotBackend": "epcloud.results.plotting",
+    "PlotlyBackend": "epcloud.results.plotting",
 }
 
 __all__ = [
@@ -63,11 +83,25 @@ __all__ = [
     "AsyncS3FileSystem",
     "BatchEvent",
     "BatchResult",
+    "CSVColumn",
+    "CSVResult",
+    "ESOColumn",
+    "ESOEnvironment",
+    "ESOResult",
+    "ESOVariable",
     "EnergyPlusConfig",
     "ErrorReport",
     "FileSystem",
+    "HTMLResult",
+    "HTMLTable",
     "JobFailure",
     "LocalFileSystem",
+    "MatplotlibBackend",
+    "OutputMeter",
+    "OutputVariable",
+    "OutputVariableIndex",
+    "PlotBackend",
+    "PlotlyBackend",
     "ProgressEvent",
     "S3FileSystem",
     "SQLResult",

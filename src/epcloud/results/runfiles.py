@@ -265,7 +265,10 @@ class AsyncRemoteRunFiles(_RemoteListing):
             return None
         plain = self.stored_target(name, stored)[1]
         if not plain.is_file():
-            raise RuntimeError(f"{name} of {self.location} is not fetched yet: await result.async_fetch()")
+            raise RuntimeError(
+                f"{name} of {self.location} is not fetched yet: await result.async_fetch() first, "
+                "or use the async form (await result.async_sql(), async_errors(), async_eso(), ...)"
+            )
         return plain
 
     async def fetch(self, name: str) -> Path | None:

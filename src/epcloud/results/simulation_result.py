@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from epcloud.errors import CorruptResultError, ResultNotFoundError
 from epcloud.results.errfile import ErrorReport
+from epcloud.results.readers import OutputReaders
 from epcloud.results.runfiles import LocalRunFiles, RunFiles
 from epcloud.results.sql import SQLResult
 from epcloud.rundir.compression import GZ
@@ -36,6 +37,8 @@ _OUTPUTS = {
     "meter_csv": "mtr.csv",
     "html": "tbl.htm",
     "table_csv": "tbl.csv",
+    "rdd": "out.rdd",
+    "mdd": "out.mdd",
 }
 
 
@@ -44,8 +47,12 @@ def output_name(kind: str, output_prefix: str = "eplus") -> str:
     return output_prefix + _OUTPUTS[kind]
 
 
-class SimulationResult:
-    """A run's outcome and outputs. Outputs open on first use; `close()` releases them."""
+class SimulationResult(OutputReaders):
+    """A run's outcome and outputs. Outputs open on first use; `close()` releases them.
+
+    Besides `errors` and `sql`, the text outputs parse on first use under idfkit's names (`OutputReaders`):
+    `variables`, `csv`, `html`, `eso`, `mtr`, and their ``async_*`` forms.
+    """
 
     def __init__(
         self,
@@ -371,12 +378,12 @@ class SimulationResult:
     @property
     def rdd_path(self) -> Path | None:
         """Local path of the variable dictionary (``eplusout.rdd``), None if absent."""
-        return self._files.local(self.output_prefix + "out.rdd")
+        return self.path("rdd")
 
     @property
     def mdd_path(self) -> Path | None:
         """Local path of the meter dictionary (``eplusout.mdd``), None if absent."""
-        return self._files.local(self.output_prefix + "out.mdd")
+        return self.path("mdd")
 
     async def async_errors(self) -> ErrorReport:
         """`errors`, fetching the .err first for a run opened with `async_from_directory`."""

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
-    import plotly.graph_objects as go
 
 __all__ = ["TimeSeriesResult"]
 
@@ -68,24 +67,22 @@ class TimeSeriesResult:
         )
         return frame
 
-    def plot(self, **layout: Any) -> go.Figure:
-        """A plotly figure with one line per key (``epcloud[plot]``): the unit on the value axis, energy in
-        kWh rather than joules, lines broken between environments (design days, run periods).
+    def plot(self, ax: Any = None, *, backend: Any = None, title: str | None = None, **options: Any) -> Any:
+        """A line chart with one line per key: the unit on the value axis, energy in kWh rather than joules,
+        lines broken between environments (design days, run periods).
 
-        ``layout`` goes to ``Figure.update_layout`` (e.g. ``height=500``); show it with ``fig.show()``
-        or save it with ``fig.write_html("series.html")``.
+        Args:
+            ax: a matplotlib ``Axes`` to draw on (implies ``backend="matplotlib"``).
+            backend: ``"plotly"`` (the default, ``epcloud[plot]``): returns a plotly ``Figure``, show it with
+                ``fig.show()`` or save it with ``fig.write_html(...)``; ``"matplotlib"``
+                (``epcloud[matplotlib]``): returns a matplotlib ``Figure``; or idfkit's backend objects
+                (`PlotlyBackend()`, `MatplotlibBackend()`, or any object with ``line``/``multi_line``).
+            title: the chart's title (none by default).
+            options: plotly layout settings (``height=500``), or matplotlib line settings (``color="k"``).
         """
-        from epcloud.report.figures import axis_title, figure, line_traces, needs_plotly
+        from epcloud.results.plotting import plot_timeseries
 
-        needs_plotly("TimeSeriesResult.plot()")
-        factor, unit = (1 / 3.6e6, "kWh") if self.units == "J" else (1.0, self.units)
-        fig = figure(400, legend=len(self.keys) > 1)
-        columns = [(key, [v * factor for v in self.data[key]]) for key in self.keys]
-        line_traces(fig, self.timestamps, columns)
-        fig.update_xaxes(title_text=f"time ({self.frequency})", type="date")
-        fig.update_yaxes(title_text=axis_title(self.variable_name, unit))
-        fig.update_layout(**layout)
-        return fig
+        return plot_timeseries(self, ax, backend, title, options)
 
 
 def _shorten(names: tuple[str, ...], limit: int = 8) -> str:
