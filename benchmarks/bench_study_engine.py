@@ -83,7 +83,14 @@ def raw_engine(models: list[Path], work: Path) -> dict[str, float]:
         out.mkdir(parents=True, exist_ok=True)
         cmd = [exe, "--output-directory", str(out), "--output-prefix", "eplus", "--design-day", str(model)]
         env = {**os.environ, **THREAD_LIMITS}  # as epcloud runs it: one thread per engine
-        subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(  # a session of its own, as epcloud starts engines: the same CPU share
+            cmd,
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     engines = _children_cpu()
     start = time.perf_counter()

@@ -188,6 +188,11 @@ _servers: dict[tuple[Path, str | None], ForkServer] = {}
 _servers_lock = threading.Lock()
 
 
+def fork_supported(executable: str | Path) -> bool:
+    """Whether the engine at ``executable`` can run on a fork server here (Linux, with its library)."""
+    return sys.platform == "linux" and (Path(executable).resolve().parent / _LIBRARY).is_file()
+
+
 def fork_server_for(executable: str, env: Mapping[str, str]) -> ForkServer:
     """The server for the engine at ``executable``, started on first use (and again if it died).
 
