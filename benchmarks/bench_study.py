@@ -5,6 +5,9 @@ idfkit 1.1.1 (in its own venv, benchmarks/.venv-idfkit). Target: epcloud collect
 
 Run by hand (takes minutes: 1,000 EnergyPlus runs on the usable CPUs):
     .venv/bin/python benchmarks/bench_study.py [--jobs 1000] [--small 20] [--no-idfkit]
+With ``--vs-engine`` it instead compares the study path with the raw engine two at a time on 40 jobs
+(wall ratio of `study.run()` and of two `epcloud worker` processes, CPU per job outside the engine,
+requests per job): see bench_study_engine.py.
 """
 
 from __future__ import annotations
@@ -138,7 +141,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--small", type=int, default=20)
     parser.add_argument("--no-idfkit", action="store_true")
+    parser.add_argument("--vs-engine", action="store_true", help="the study path against the raw engine")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved repeats, with --vs-engine")
     args = parser.parse_args()
+    if args.vs_engine:
+        from bench_study_engine import run
+
+        print(json.dumps(run(40 if args.jobs == 1000 else args.jobs, args.repeat)), flush=True)
+        return
     python = None if args.no_idfkit else ensure_idfkit()
     import pandas  # noqa: F401  (imports stay outside the timings, as in the idfkit runner)
     import pyarrow.parquet  # noqa: F401
