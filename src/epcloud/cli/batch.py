@@ -16,6 +16,7 @@ from rich.table import Table
 from epcloud.batch import BatchResult, SimulationJob, simulate_batch
 from epcloud.cli.inputs import resolve_weathers
 from epcloud.cli.output import print_jsonl
+from epcloud.cli.run import add_job_options
 from epcloud.errors import UsageError
 
 _MODEL_SUFFIXES = (".idf", ".epjson")
@@ -51,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
     parser.add_argument("--cache", help="simulation cache: a folder or a store URL; hits skip EnergyPlus")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a run is stopped")
+    add_job_options(parser)
     parser.add_argument("--energyplus", help="EnergyPlus executable or installation folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object per job, no progress bar")
     parser.set_defaults(func=_run)
@@ -186,6 +188,8 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
                     annual=args.annual,
                     design_day=args.design_day,
                     timeout=args.timeout,
+                    preprocessor_timeout=args.preprocessor_timeout,
+                    output_suffix=args.output_suffix,
                 )
             )
     return jobs
