@@ -1,4 +1,4 @@
-"""ExpandObjects as a step of its own, before the engine: it gets its own time limit.
+"""Launching a prepared run: ExpandObjects as a step of its own (its own time limit), then EnergyPlus.
 
 EnergyPlus's ``--expandobjects`` runs the preprocessor inside the engine's time. Run here instead, in the
 run folder and its own process group, ExpandObjects is stopped by ``preprocessor_timeout`` (the run's
@@ -20,11 +20,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from epcloud.errors import PreprocessorError, PreprocessorTimeoutError
+from epcloud.run.folder import RunFolder, removed_on_error
 from epcloud.run.prepare import RunPlan
-from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
+from epcloud.run.process import (
+    LineCallback,
+    ProcessOutcome,
+    RunningProcesses,
+    async_run_process,
+    run_process,
+)
 from epcloud.rundir.naming import output_name
 
-__all__ = ["EXPANDED", "Expansion", "async_expand_objects", "expand_objects", "file_expanded"]
+__all__ = [
+    "EXPANDED",
+    "Expansion",
+    "async_execute",
+    "async_expand_objects",
+    "execute",
+    "expand_objects",
+    "file_expanded",
+]
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +173,58 @@ async def async_expand_objects(
 def remaining(plan: RunPlan, expansion: Expansion) -> float:
     """What is left of the run's ``timeout`` for the engine once ExpandObjects is done."""
     return max(plan.options.timeout - expansion.outcome.runtime_seconds, 0.001)
+
+
+def execute(
+    plan: RunPlan,
+    folder: RunFolder,
+    env: Mapping[str, str] | None,
+    on_line: LineCallback | None = None,
+    running: RunningProcesses | None = None,
+) -> ProcessOutcome:
+    """ExpandObjects when the model needs it (with its own limit), then EnergyPlus
+    in what is left of the run's timeout. A failed expansion leaves the folder as it found it."""
+    run_dir = folder.path
+    if not plan.needs_expand:
+        timeout = plan.options.timeout
+        return run_process(
+            plan.command(run_dir), cwd=run_dir, timeout=timeout, env=env, on_line=on_line, running=running
+        )
+    with removed_on_error(folder, copies=True):
+        expansion = expand_objects(plan, run_dir, env=env, running=running)
+    if expansion.model is None:  # the run's timeout ran out during ExpandObjects
+        return expansion.outcome
+    engine = run_process(
+        plan.command(run_dir, expansion.model),
+        cwd=run_dir,
+        timeout=remaining(plan, expansion),
+        env=env,
+        on_line=on_line,
+        running=running,
+    )
+    file_expanded(plan, run_dir)
+    return expansion.then(engine)
+
+
+async def async_execute(
+    plan: RunPlan, folder: RunFolder, env: Mapping[str, str] | None, on_line: LineCallback | None = None
+) -> ProcessOutcome:
+    """The coroutine twin of `execute`."""
+    run_dir = folder.path
+    if not plan.needs_expand:
+        return await async_run_process(
+            plan.command(run_dir), cwd=run_dir, timeout=plan.options.timeout, env=env, on_line=on_line
+        )
+    with removed_on_error(folder, copies=True):
+        expansion = await async_expand_objects(plan, run_dir, env=env)
+    if expansion.model is None:
+        return expansion.outcome
+    engine = await async_run_process(
+        plan.command(run_dir, expansion.model),
+        cwd=run_dir,
+        timeout=remaining(plan, expansion),
+        env=env,
+        on_line=on_line,
+    )
+    file_expanded(plan, run_dir)
+    return expansion.then(engine)

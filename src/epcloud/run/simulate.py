@@ -18,10 +18,10 @@ from epcloud._version import __version__
 from epcloud.errors import StorageNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.simulation_result import SimulationResult, output_name
-from epcloud.run.expand import async_expand_objects, expand_objects, file_expanded, remaining
+from epcloud.run.expand import async_execute, execute
 from epcloud.run.folder import RunFolder, kept_if_upload_fails, open_run_folder, removed_on_error
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
-from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
+from epcloud.run.process import ProcessOutcome, RunningProcesses
 from epcloud.run.weather_source import async_fetch_weather, fetch_weather
 from epcloud.rundir.compression import GZ
 from epcloud.rundir.naming import LEGACY, named_policy
@@ -275,57 +275,6 @@ def _land_cached(
     return _stored_result(local, fs, dest)
 
 
-def _execute(
-    plan: RunPlan, folder: RunFolder, on_line: LineHandler | None, running: RunningProcesses | None
-) -> ProcessOutcome:
-    """ExpandObjects when the model needs it (its own limit, see `epcloud.run.expand`), then EnergyPlus
-    in what is left of the run's timeout. A failed expansion leaves the folder as it found it."""
-    run_dir = folder.path
-    env = _process_env(plan)
-    if not plan.needs_expand:
-        timeout = plan.options.timeout
-        return run_process(
-            plan.command(run_dir), cwd=run_dir, timeout=timeout, env=env, on_line=on_line, running=running
-        )
-    with removed_on_error(folder, copies=True):
-        expansion = expand_objects(plan, run_dir, env=env, running=running)
-    if expansion.model is None:  # the run's timeout ran out during ExpandObjects
-        return expansion.outcome
-    engine = run_process(
-        plan.command(run_dir, expansion.model),
-        cwd=run_dir,
-        timeout=remaining(plan, expansion),
-        env=env,
-        on_line=on_line,
-        running=running,
-    )
-    file_expanded(plan, run_dir)
-    return expansion.then(engine)
-
-
-async def _async_execute(plan: RunPlan, folder: RunFolder, on_line: LineHandler | None) -> ProcessOutcome:
-    """The coroutine twin of `_execute`."""
-    run_dir = folder.path
-    env = _process_env(plan)
-    if not plan.needs_expand:
-        return await async_run_process(
-            plan.command(run_dir), cwd=run_dir, timeout=plan.options.timeout, env=env, on_line=on_line
-        )
-    with removed_on_error(folder, copies=True):
-        expansion = await async_expand_objects(plan, run_dir, env=env)
-    if expansion.model is None:
-        return expansion.outcome
-    engine = await async_run_process(
-        plan.command(run_dir, expansion.model),
-        cwd=run_dir,
-        timeout=remaining(plan, expansion),
-        env=env,
-        on_line=on_line,
-    )
-    file_expanded(plan, run_dir)
-    return expansion.then(engine)
-
-
 def _run(
     plan: RunPlan,
     output_dir: str | os.PathLike[str] | None,
@@ -340,7 +289,7 @@ def _run(
     folder, started_at = _start(plan, None if fs is not None else output_dir, reuse_dir)
     run_dir = folder.path
     with removed_on_error(folder):
-        outcome = _execute(plan, folder, on_line, running)
+        outcome = execute(plan, folder, _process_env(plan), on_line, running)
         pack = policy if dest is not None else None
         result = _finish_then(plan, folder, started_at, outcome, after_run, pack)
     if fs is None or dest is None:
@@ -417,7 +366,7 @@ async def _async_run(
     folder, started_at = _start(plan, None if fs is not None else output_dir, reuse_dir)
     run_dir = folder.path
     with removed_on_error(folder):
-        outcome = await _async_execute(plan, folder, on_line)
+        outcome = await async_execute(plan, folder, _process_env(plan), on_line)
         pack = policy if dest is not None else None
         result = await asyncio.to_thread(_finish_then, plan, folder, started_at, outcome, after_run, pack)
     if fs is None or dest is None:
