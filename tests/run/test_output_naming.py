@@ -190,3 +190,17 @@ def test_names_of_each_naming() -> None:
     assert guess_naming(["run.err", "runTable.htm", "runSqlite.err"]) == ("run", "C")
     assert guess_naming(["run.err", "run-table.htm", "run-sqlite.err"]) == ("run", "D")
     assert guess_naming(["abcout.err", "sqlite.err"]) == ("abc", "L")
+
+
+def test_study_manifest_writes_the_new_options_only_when_set(tmp_path: Path) -> None:
+    """A study that uses neither option has the manifest older workers read; one that does carries them."""
+    from epcloud import Study
+    from epcloud.storage import LocalFileSystem
+
+    jobs = [
+        SimulationJob(MODEL, None, label="plain", design_day=True),
+        SimulationJob(MODEL, None, label="named", design_day=True, output_suffix="C", preprocessor_timeout=9),
+    ]
+    plain, named = Study.create(LocalFileSystem(tmp_path / "study"), jobs).entries()
+    assert "output_suffix" not in plain.flags and "preprocessor_timeout" not in plain.flags
+    assert named.flags["output_suffix"] == "C" and named.flags["preprocessor_timeout"] == 9
