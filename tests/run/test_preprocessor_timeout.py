@@ -7,6 +7,7 @@ is killed and `PreprocessorTimeoutError` names the preprocessor and the limit; E
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from epcloud.run.simulate import async_simulate, simulate
 
 TEMPLATE = "HVACTemplate-5ZonePurchAir.idf"
 LIMIT = ("--preprocessor-timeout", "0.0001")
+SUFFIX_D = ("--output-suffix", "D")
 ENGINE_FILES = ("eplusout.err", "eplusout.end", "eplusout.sql", "eplusout.expidf")
 
 
@@ -169,3 +171,36 @@ def test_cli_names_its_own_flag(template: Path, tmp_path: Path) -> None:
     assert "leave --preprocessor-timeout out so that --timeout 3600 covers the whole run" in done.stderr
     assert "preprocessor_timeout" not in done.stderr
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_cli_batch_reports_the_failed_job_in_cli_words(
+    template: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    for model in (template, models_dir / "1ZoneUncontrolled.idf"):
+        (models / model.name).write_text(model.read_text())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "epcloud",
+            "batch",
+            "models",
+            "--design-day",
+            "-o",
+            "out",
+            "--output-suffix",
+            "D",
+            *list(LIMIT),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert "1 failed" in done.stdout and "within --preprocessor-timeout 0.0001 seconds" in done.stdout
+    assert (tmp_path / "out" / "1ZoneUncontrolled" / "eplus-table.htm").is_file()
+    assert list((tmp_path / "out" / template.stem).iterdir()) == []

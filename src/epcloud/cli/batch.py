@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from epcloud.batch import BatchResult, SimulationJob, simulate_batch
+from epcloud.cli.errors import cli_words
 from epcloud.cli.inputs import resolve_weathers
 from epcloud.cli.output import print_jsonl
 from epcloud.cli.run import add_job_options
@@ -242,5 +243,6 @@ def print_failures(console: Console, batch: BatchResult, limit: int = 10) -> Non
         return
     table = Table("job", "error", title=f"{len(failed)} failed", title_justify="left")
     for row in failed[:limit]:
-        table.add_row(escape(row["label"] or str(row["index"])), escape(row["error"] or row["fatal"] or "?"))
+        error = cli_words(row["error"]) if row["error"] else row["fatal"] or "?"  # said in CLI words
+        table.add_row(escape(row["label"] or str(row["index"])), escape(error))
     console.print(table)
