@@ -155,8 +155,9 @@ IDFKIT_JOB = [
     "readvars",
     "timeout",
     "extra_args",
+    "output_suffix",
+    "preprocessor_timeout",
 ]
-IDFKIT_JOB_UNSUPPORTED = ("output_suffix", "preprocessor_timeout")  # see docs/idfkit.md
 IDFKIT_BATCH = ["results", "total_runtime_seconds", "succeeded", "failed", "all_succeeded"]
 IDFKIT_SQL = [
     "close",
@@ -585,7 +586,6 @@ def test_job_and_batch_have_idfkit_names(tmp_path: Path) -> None:
     ]
     job_fields = {f.name for f in fields(SimulationJob)}
     assert [name for name in IDFKIT_JOB if name not in job_fields] == []
-    assert not job_fields & set(IDFKIT_JOB_UNSUPPORTED)  # documented as not supported
     with simulate_batch(jobs, max_workers=2) as batch:
         assert isinstance(batch, BatchResult)
         assert _missing(batch, IDFKIT_BATCH) == []
@@ -597,12 +597,38 @@ def test_job_and_batch_have_idfkit_names(tmp_path: Path) -> None:
         ]
 
 
+def test_job_output_suffix_and_preprocessor_timeout_as_in_idfkit(tmp_path: Path) -> None:
+    """idfkit's guides pass both to `SimulationJob` and `simulate`; the outputs then carry the naming."""
+    job = SimulationJob(
+        Shoebox().to_idf(),
+        None,
+        design_day=True,
+        output_dir=tmp_path / "job",
+        output_suffix="C",
+        preprocessor_timeout=60.0,
+    )
+    direct = simulate(
+        Shoebox().to_idf(),
+        None,
+        design_day=True,
+        output_dir=tmp_path / "direct",
+        output_suffix="D",
+        preprocessor_timeout=60.0,
+    )
+    with simulate_batch([job], max_workers=1) as batch:
+        (result,) = batch.succeeded
+        assert isinstance(result, SimulationResult)
+        assert result.sql_path == tmp_path / "job" / "eplus.sql" and "eplusTable.csv" in result.files()
+        assert len(result.sql.list_environments()) == 2 and result.errors.completed_successfully
+    assert direct.success and "eplus-table.csv" in direct.files()
+    assert direct.sql_path == tmp_path / "direct" / "eplus.sql"
+
+
 # idfkit names epcloud does not offer; each must be explained in docs/idfkit.md.
 IDFKIT_UNSUPPORTED = {
     "WeatherStation": ["design_conditions_source_wmo"],
     "StationIndex": ["refresh", "check_for_updates", "from_stations"],
     "SimulationResult": ["async_fs="],
-    "SimulationJob": list(IDFKIT_JOB_UNSUPPORTED),
 }
 
 

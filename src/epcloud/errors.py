@@ -199,6 +199,32 @@ class ModelFileNotFoundError(SimulationError, FileNotFoundError):
         super().__init__(f"model file not found: {path}")
 
 
+class PreprocessorError(SimulationError):
+    """A preprocessor (ExpandObjects) could not prepare the model; EnergyPlus was not started."""
+
+    def __init__(self, message: str, preprocessor: str = "ExpandObjects", path: str = "") -> None:
+        self.preprocessor = preprocessor
+        self.path = path
+        super().__init__(message)
+
+
+class PreprocessorTimeoutError(PreprocessorError, TimeoutError):
+    """A preprocessor ran past ``preprocessor_timeout``; its process tree was killed, EnergyPlus never ran."""
+
+    parameters = ("preprocessor_timeout",)
+
+    def __init__(self, preprocessor: str, seconds: float, timeout: float, model: str, path: str = "") -> None:
+        self.seconds = seconds
+        super().__init__(
+            f"{preprocessor} did not finish preprocessing {model} within preprocessor_timeout={seconds:g} "
+            "seconds; it was stopped and EnergyPlus was not started. Give it more time with a larger "
+            f"preprocessor_timeout, or leave preprocessor_timeout out so that timeout={timeout:g} covers "
+            "the whole run",
+            preprocessor,
+            path,
+        )
+
+
 class ResultNotFoundError(EpcloudError, FileNotFoundError):
     """A run directory, or a file in it, does not exist."""
 

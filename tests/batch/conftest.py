@@ -11,8 +11,8 @@ import pytest
 
 @pytest.fixture
 def engine_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Records every EnergyPlus command this process launches (the real engine still runs)."""
-    import epcloud.run.simulate as core
+    """Records every EnergyPlus (and ExpandObjects) command this process launches; they still run."""
+    import epcloud.run.expand as core  # where runs are launched
 
     launched: list[list[str]] = []
     real: Callable[..., Any] = core.run_process

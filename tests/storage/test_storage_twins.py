@@ -24,8 +24,8 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def engine_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> list[list[str]]:
-    """Records every EnergyPlus command launched by simulate or async_simulate (the engine still runs)."""
-    import epcloud.run.simulate as core
+    """Records every EnergyPlus (and ExpandObjects) command simulate or async_simulate start; they run."""
+    import epcloud.run.expand as core  # where runs are launched
 
     monkeypatch.setenv("EPCLOUD_CACHE_DIR", str(tmp_path / "epcloud-cache"))
     launched: list[list[str]] = []

@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from study_helpers import shoebox_jobs, start_worker, sweep
 
 from epcloud import Study
 from epcloud.cli.study import _study_engine
 from epcloud.engine import default_energyplus
 from epcloud.run.forkserver import fork_supported
-from study_helpers import shoebox_jobs, start_worker, sweep
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or not fork_supported(default_energyplus().executable),

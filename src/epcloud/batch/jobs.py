@@ -18,7 +18,8 @@ class SimulationJob:
     """A model, its weather, the run flags, and where the outputs go (a folder, or a path in the store).
 
     ``model`` may be an `IDFDocument`, a model file path or IDF text; a pickled job carries a document as
-    IDF text, so jobs cross to other processes and machines without live objects.
+    IDF text, so jobs cross to other processes and machines without live objects. ``output_suffix`` and
+    ``preprocessor_timeout`` are as in `simulate` (EnergyPlus's output naming; ExpandObjects' own limit).
     """
 
     model: ModelInput
@@ -32,11 +33,14 @@ class SimulationJob:
     readvars: bool = False
     timeout: float = 3600.0
     extra_args: Sequence[str] | None = field(default=None)
+    output_suffix: str = "L"
+    preprocessor_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if self.extra_args is not None:
             object.__setattr__(self, "extra_args", tuple(self.extra_args))
-        self.options()  # a job with contradictory flags fails here, not in the middle of a batch
+        options = self.options()  # a job with contradictory flags fails here, not in the middle of a batch
+        object.__setattr__(self, "output_suffix", options.output_suffix)  # "c" is "C", as in EnergyPlus
 
     def options(self) -> RunOptions:
         """The job's run flags (its fields named as `RunOptions`'s)."""

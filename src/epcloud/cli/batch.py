@@ -14,8 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from epcloud.batch import BatchResult, SimulationJob, simulate_batch
+from epcloud.cli.errors import cli_words
 from epcloud.cli.inputs import resolve_weathers
 from epcloud.cli.output import print_jsonl
+from epcloud.cli.run import add_job_options
 from epcloud.errors import UsageError
 
 _MODEL_SUFFIXES = (".idf", ".epjson")
@@ -51,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("-j", "--max-workers", type=int, help="simulations at once (default: usable CPUs)")
     parser.add_argument("--cache", help="simulation cache: a folder or a store URL; hits skip EnergyPlus")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a run is stopped")
+    add_job_options(parser)
     parser.add_argument("--energyplus", help="EnergyPlus executable or installation folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object per job, no progress bar")
     parser.set_defaults(func=_run)
@@ -186,6 +189,8 @@ def build_jobs(args: argparse.Namespace, root: str | None) -> list[SimulationJob
                     annual=args.annual,
                     design_day=args.design_day,
                     timeout=args.timeout,
+                    preprocessor_timeout=args.preprocessor_timeout,
+                    output_suffix=args.output_suffix,
                 )
             )
     return jobs
@@ -238,5 +243,6 @@ def print_failures(console: Console, batch: BatchResult, limit: int = 10) -> Non
         return
     table = Table("job", "error", title=f"{len(failed)} failed", title_justify="left")
     for row in failed[:limit]:
-        table.add_row(escape(row["label"] or str(row["index"])), escape(row["error"] or row["fatal"] or "?"))
+        error = cli_words(row["error"]) if row["error"] else row["fatal"] or "?"  # said in CLI words
+        table.add_row(escape(row["label"] or str(row["index"])), escape(error))
     console.print(table)

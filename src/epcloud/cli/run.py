@@ -51,11 +51,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run in a non-empty -o folder that holds no epcloud run, leaving its files alone",
     )
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before the run is stopped")
+    add_job_options(parser)
     parser.add_argument("--energyplus", metavar="PATH", help="EnergyPlus executable or installation folder")
     parser.add_argument(
         "--json", action="store_true", help="print the run status, output folder and results as JSON"
     )
     parser.set_defaults(func=_run)
+
+
+def add_job_options(parser: argparse.ArgumentParser) -> None:
+    """The options `epcloud run` and `epcloud batch` share with `SimulationJob` beyond the run period."""
+    parser.add_argument(
+        "--preprocessor-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds ExpandObjects may take before it is stopped and the run fails without starting "
+        "EnergyPlus (default: only --timeout applies)",
+    )
+    parser.add_argument(
+        "--output-suffix",
+        choices=("L", "C", "D"),
+        default="L",
+        type=str.upper,
+        help="EnergyPlus's output names: L eplusout.sql, eplustbl.htm (default); C eplus.sql, "
+        "eplusTable.htm; D eplus.sql, eplus-table.htm",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -88,6 +108,8 @@ def _run(args: argparse.Namespace) -> int:
             design_day=args.design_day,
             readvars=args.readvars,
             timeout=args.timeout,
+            preprocessor_timeout=args.preprocessor_timeout,
+            output_suffix=args.output_suffix,
             reuse_dir=args.reuse_dir,
             on_progress=display.on_event if display is not None else None,
         )
@@ -168,6 +190,6 @@ def print_summary(console: Console, result: SimulationResult, headline: Headline
             console.print(f"  ... and {len(groups) - 8} other messages")
     console.print(f"[bold]Outputs[/] {escape(result.location)}")
     kinds = [kind for kind in ("sql", "err", "html", "csv") if result.has(kind)]
-    shown = [output_name(kind, result.output_prefix) for kind in kinds]
+    shown = [output_name(kind, result.output_prefix, result.output_suffix) for kind in kinds]
     if shown:
         console.print("  " + ", ".join(escape(name) for name in shown) + "; all warnings in the .err file")

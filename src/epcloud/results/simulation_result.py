@@ -14,7 +14,9 @@ from epcloud.results.errfile import ErrorReport
 from epcloud.results.readers import OutputReaders
 from epcloud.results.runfiles import LocalRunFiles, RunFiles
 from epcloud.results.sql import SQLResult
+from epcloud.rundir import naming
 from epcloud.rundir.compression import GZ
+from epcloud.rundir.naming import LEGACY
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 
 if TYPE_CHECKING:
@@ -25,26 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SimulationResult", "output_name"]
 
-# The standard outputs, by the suffix EnergyPlus appends to the output prefix (legacy naming).
-_OUTPUTS = {
-    "sql": "out.sql",
-    "err": "out.err",
-    "end": "out.end",
-    "eso": "out.eso",
-    "mtr": "out.mtr",
-    "eio": "out.eio",
-    "csv": "out.csv",
-    "meter_csv": "mtr.csv",
-    "html": "tbl.htm",
-    "table_csv": "tbl.csv",
-    "rdd": "out.rdd",
-    "mdd": "out.mdd",
-}
 
-
-def output_name(kind: str, output_prefix: str = "eplus") -> str:
-    """File name of a standard output (``"sql"`` → ``eplusout.sql``)."""
-    return output_prefix + _OUTPUTS[kind]
+def output_name(kind: str, output_prefix: str = "eplus", output_suffix: str = LEGACY) -> str:
+    """File name of a standard output (``"sql"`` → ``eplusout.sql``; ``eplus.sql`` with naming "C")."""
+    return naming.output_name(kind, output_prefix, output_suffix)
 
 
 class SimulationResult(OutputReaders):
@@ -61,6 +47,7 @@ class SimulationResult(OutputReaders):
         *,
         files: RunFiles | None = None,
         output_prefix: str | None = None,
+        output_suffix: str | None = None,
         stdout: str = "",
         stderr: str = "",
         errors: ErrorReport | None = None,
@@ -77,6 +64,8 @@ class SimulationResult(OutputReaders):
         self.runtime_seconds = status.runtime_seconds if status else 0.0
         self.timed_out = status.timed_out if status else False
         self.output_prefix = output_prefix or (status.output_prefix if status else "eplus")
+        # EnergyPlus's output naming (L, C or D; see `epcloud.rundir.naming`), as the run recorded it
+        self.output_suffix = output_suffix or (status.output_suffix if status else LEGACY)
         self.stdout = stdout
         self.stderr = stderr
         self.cached = cached  # the outputs came from a SimulationCache; EnergyPlus did not run
@@ -142,6 +131,7 @@ class SimulationResult(OutputReaders):
             self.status,
             files=self._files,
             output_prefix=self.output_prefix,
+            output_suffix=self.output_suffix,
             stdout=stdout,
             stderr=stderr,
             errors=self.__dict__.get("errors"),
@@ -179,24 +169,26 @@ class SimulationResult(OutputReaders):
         status = await files.read_status()
         if status is None:
             await files.list()
-            prefix = output_prefix or _guess_prefix(files.names())
-            await files.fetch(output_name("err", prefix))
+            prefix, suffix = naming.guess_naming(files.names())
+            await files.fetch(output_name("err", output_prefix or prefix, suffix))
         return cls._open(Path(folder), files, output_prefix, status)
 
     @classmethod
     def _open(
         cls, run_dir: Path, files: RunFiles, output_prefix: str | None, status: RunStatus | None
     ) -> SimulationResult:
-        prefix = output_prefix or (status.output_prefix if status else None) or _guess_prefix(files.names())
         if status is not None:
-            return cls(run_dir, status, files=files, output_prefix=prefix)
-        err = files.local(output_name("err", prefix))
+            return cls(run_dir, status, files=files, output_prefix=output_prefix or status.output_prefix)
+        guessed, suffix = naming.guess_naming(files.names())  # a folder EnergyPlus wrote without epcloud
+        prefix = output_prefix or guessed
+        err = files.local(output_name("err", prefix, suffix))
         if err is None:
             raise ResultNotFoundError(
                 f"{files.location} holds no run: neither {STATUS_FILENAME} nor "
-                f"{output_name('err', prefix)} is there"
+                f"{output_name('err', prefix, suffix)} is there"
             )
-        return cls(run_dir, None, files=files, output_prefix=prefix, errors=ErrorReport.from_file(err))
+        errors = ErrorReport.from_file(err)
+        return cls(run_dir, None, files=files, output_prefix=prefix, output_suffix=suffix, errors=errors)
 
     # -- outputs ----------------------------------------------------------------------------
 
@@ -214,11 +206,14 @@ class SimulationResult(OutputReaders):
 
         For a run in a store, the file is downloaded into the local cache first.
         """
-        return self._files.local(output_name(kind, self.output_prefix))
+        return self._files.local(self._name(kind))
+
+    def _name(self, kind: str) -> str:
+        return output_name(kind, self.output_prefix, self.output_suffix)
 
     def has(self, kind: str) -> bool:
         """Whether the run has this standard output, plain or gzip'd (no download)."""
-        name = output_name(kind, self.output_prefix)
+        name = self._name(kind)
         names = self._files.names()
         return name in names or name + GZ in names
 
@@ -255,7 +250,7 @@ class SimulationResult(OutputReaders):
             path = self.sql_path
             if path is None:
                 raise ResultNotFoundError(
-                    f"{self.location} has no {output_name('sql', self.output_prefix)}"
+                    f"{self.location} has no {self._name('sql')}"
                     + ("" if self.success else " (the run failed; see result.errors.summary())")
                 )
             self._sql = SQLResult(path)
@@ -271,7 +266,7 @@ class SimulationResult(OutputReaders):
         if fetch is None:
             return
         for kind in kinds or ("sql", "err"):
-            await fetch(output_name(kind, self.output_prefix))
+            await fetch(self._name(kind))
 
     async def async_download(self, local_dir: str | os.PathLike[str]) -> list[Path]:
         """The async twin of `download` for a run opened with `async_from_directory`."""
@@ -327,7 +322,8 @@ class SimulationResult(OutputReaders):
             raise CorruptResultError(
                 f"{self.run_dir} has no {STATUS_FILENAME}: only a run epcloud finished can be uploaded"
             )
-        return normalize_path(output_dir), UploadPolicy.coerce(upload)
+        policy = naming.named_policy(UploadPolicy.coerce(upload), self.output_suffix)
+        return normalize_path(output_dir), policy
 
     # -- lifetime ---------------------------------------------------------------------------
 
@@ -400,8 +396,3 @@ def _is_local(fs: object) -> bool:
     from epcloud.storage.local import LocalFileSystem
 
     return isinstance(fs, LocalFileSystem)
-
-
-def _guess_prefix(names: list[str]) -> str:
-    errs = [name[: -len("out.err")] for name in names if name.endswith("out.err")]
-    return errs[0] if len(errs) == 1 else "eplus"

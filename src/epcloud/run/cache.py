@@ -1,8 +1,9 @@
 """`SimulationCache`: finished runs stored by the content of everything that decides their outputs.
 
-The key hashes the prepared model text (Output:SQLite ensured), the weather bytes, the run flags, the
-engine version and build, and the bytes of files the model references (``Schedule:File``). Entries live
-on any FileSystem, an S3 store included, so workers on many machines share them.
+The key hashes the prepared model text (Output:SQLite ensured), the weather bytes, the run flags (the
+output naming included; not the time limits), the engine version and build, and the bytes of files the
+model references (``Schedule:File``). Entries live on any FileSystem, an S3 store included, so workers on
+many machines share them.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ class SimulationCache:
                 "readvars": opts.readvars,
                 "output_prefix": opts.output_prefix,
                 "extra_args": list(opts.extra_args),
+                # only when not legacy, so keys of runs cached before the option existed stay valid
+                **({"output_suffix": opts.output_suffix} if opts.output_suffix != "L" else {}),
             },
             "files": [[name, _file_digest(path)] for name, path in referenced_files(plan)],
         }

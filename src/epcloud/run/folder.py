@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from epcloud.cachedir import cache_dir
 from epcloud.errors import CorruptResultError, OutputDirNotEmptyError, UploadFailedError
+from epcloud.rundir.naming import LEGACY, translate_pattern
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ __all__ = ["RunFolder", "kept_if_upload_fails", "open_run_folder", "removed_on_e
 
 log = logging.getLogger(__name__)
 
-# What an EnergyPlus run writes beside its outputs ({p} = output prefix): removed before a new run so no
-# stale file is taken for a new one, even when the previous status did not list it.
+# What an EnergyPlus run writes beside its outputs ({p} = output prefix; legacy names, translated for the
+# other namings): removed before a new run so no stale file is taken for a new one, even when the previous
+# status did not list it.
 _RUN_PATTERNS = (
     "{p}out.*",
     "{p}tbl.*",
@@ -71,7 +73,7 @@ class RunFolder:
 
 
 def open_run_folder(
-    output_dir: str | os.PathLike[str] | None, prefix: str, *, reuse: bool = False
+    output_dir: str | os.PathLike[str] | None, prefix: str, *, reuse: bool = False, suffix: str = LEGACY
 ) -> RunFolder:
     """The folder to run in: a new temporary one, or ``output_dir`` made ready for this run.
 
@@ -79,6 +81,7 @@ def open_run_folder(
         output_dir: the folder, or None for a temporary one.
         prefix: the run's output prefix (``eplus``), which names its files.
         reuse: run in a non-empty folder that is not an epcloud run folder, leaving its files alone.
+        suffix: the run's output naming (L, C or D; see `epcloud.rundir.naming`).
     """
     if output_dir is None:
         return RunFolder(Path(tempfile.mkdtemp(prefix="epcloud-run-")), True)
@@ -90,7 +93,7 @@ def open_run_folder(
     if not names:
         return RunFolder(path, False)
     if STATUS_FILENAME in names:
-        _remove_previous_run(path, prefix)
+        _remove_previous_run(path, prefix, suffix)
     elif not reuse:
         shown = ", ".join(sorted(names)[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         raise OutputDirNotEmptyError(
@@ -100,7 +103,7 @@ def open_run_folder(
             path=str(path),
         )
     else:
-        _remove_matching(path, prefix)
+        _remove_matching(path, prefix, suffix)
     foreign = {}
     for entry in os.scandir(path):
         if entry.is_file():
@@ -109,7 +112,7 @@ def open_run_folder(
     return RunFolder(path, False, foreign)
 
 
-def _remove_previous_run(path: Path, prefix: str) -> None:
+def _remove_previous_run(path: Path, prefix: str, suffix: str) -> None:
     """Remove what the previous run in ``path`` wrote: every output its status lists, then the usual names."""
     try:
         previous = RunStatus.from_json(
@@ -123,13 +126,13 @@ def _remove_previous_run(path: Path, prefix: str) -> None:
             target = path / name
             if target.parent == path and target.is_file():
                 target.unlink()
-        _remove_matching(path, previous.output_prefix)
-    _remove_matching(path, prefix)
+        _remove_matching(path, previous.output_prefix, previous.output_suffix)
+    _remove_matching(path, prefix, suffix)
 
 
-def _remove_matching(path: Path, prefix: str) -> None:
+def _remove_matching(path: Path, prefix: str, suffix: str) -> None:
     for pattern in _RUN_PATTERNS:
-        for stale in path.glob(pattern.format(p=prefix)):
+        for stale in path.glob(translate_pattern(pattern, suffix).format(p=prefix)):
             if stale.is_file():
                 stale.unlink()
 

@@ -15,6 +15,7 @@ from epcloud.engine import EnergyPlusConfig, default_energyplus, find_energyplus
 from epcloud.errors import ModelFileNotFoundError, VersionMismatchError, WeatherFileNotFoundError
 from epcloud.model import IDFDocument, get_schema, load_epjson, load_idf
 from epcloud.model.load import read_model_text
+from epcloud.rundir.naming import LEGACY, check_output_suffix
 
 __all__ = ["ModelInput", "RunOptions", "RunPlan", "prepare_run", "resolve_engine"]
 
@@ -37,13 +38,20 @@ class RunOptions:
     readvars: bool = False
     timeout: float = 3600.0
     extra_args: tuple[str, ...] = ()
+    output_suffix: str = LEGACY  # EnergyPlus's output naming: L (eplusout.sql), C (eplus.sql), D
+    preprocessor_timeout: float | None = None  # seconds for ExpandObjects; None: `timeout` covers it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra_args", tuple(self.extra_args or ()))  # any sequence, or None
+        object.__setattr__(self, "output_suffix", check_output_suffix(self.output_suffix))
         if self.annual and self.design_day:
             raise ValueError("annual=True and design_day=True exclude each other; choose one")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout!r}")
+        for name in ("timeout", "preprocessor_timeout"):
+            value = getattr(self, name)
+            if value is None and name == "preprocessor_timeout":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name} must be positive (seconds), got {value!r}")
         prefix = self.output_prefix
         if not prefix or any(c in prefix for c in "/\\:") or prefix in (".", ".."):
             raise ValueError(f"output_prefix must be a plain file-name stem, got {prefix!r}")
@@ -63,13 +71,16 @@ class RunPlan:
     needs_expand: bool
     model_source: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    # The IDF text ExpandObjects reads (it reads no epJSON); None: the model file written is IDF already.
+    expand_idf_text: str | None = None
 
     @property
     def model_filename(self) -> str:
         return MODEL_STEM + self.model_suffix
 
-    def command(self, run_dir: Path) -> list[str]:
-        """The engine's command line for a run in ``run_dir``."""
+    def command(self, run_dir: Path, expanded: Path | None = None) -> list[str]:
+        """The engine's command line for a run in ``run_dir``; of the ``expanded`` model when ExpandObjects
+        already ran (see `epcloud.run.expand`), else EnergyPlus expands the model itself if needed."""
         opts = self.options
         cmd = [
             str(self.engine.executable),
@@ -78,18 +89,20 @@ class RunPlan:
             "--output-prefix",
             opts.output_prefix,
         ]
+        if opts.output_suffix != LEGACY:
+            cmd += ["--output-suffix", opts.output_suffix]
         if self.weather is not None:
             cmd += ["--weather", str(self.weather)]
         if opts.annual:
             cmd.append("--annual")
         if opts.design_day:
             cmd.append("--design-day")
-        if self.needs_expand:
+        if self.needs_expand and expanded is None:
             cmd.append("--expandobjects")
         if opts.readvars:
             cmd.append("--readvars")
         cmd += list(opts.extra_args)
-        cmd.append(str(run_dir / self.model_filename))
+        cmd.append(str(expanded if expanded is not None else run_dir / self.model_filename))
         return cmd
 
     def write_model(self, run_dir: Path) -> Path:
@@ -231,4 +244,5 @@ def prepare_run(
         options=options,
         needs_expand=needs_expand,
         model_source=source,
+        expand_idf_text=doc.to_idf() if needs_expand and is_epjson else None,
     )

@@ -48,6 +48,7 @@ class ProcessOutcome:
     stderr: str
     runtime_seconds: float
     timed_out: bool = False
+    stage: str = "EnergyPlus"  # the program the run ended in (ExpandObjects when it was stopped there)
 
 
 class RunningProcesses:

@@ -18,11 +18,13 @@ from epcloud._version import __version__
 from epcloud.errors import StorageNotFoundError
 from epcloud.results.errfile import ErrorReport
 from epcloud.results.simulation_result import SimulationResult, output_name
+from epcloud.run.expand import async_execute, execute
 from epcloud.run.folder import RunFolder, kept_if_upload_fails, open_run_folder, removed_on_error
 from epcloud.run.prepare import EngineInput, ModelInput, RunOptions, RunPlan, prepare_run
-from epcloud.run.process import ProcessOutcome, RunningProcesses, async_run_process, run_process
+from epcloud.run.process import ProcessOutcome, RunningProcesses
 from epcloud.run.weather_source import async_fetch_weather, fetch_weather
 from epcloud.rundir.compression import GZ
+from epcloud.rundir.naming import LEGACY, named_policy
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 from epcloud.rundir.upload import UploadPolicy, async_upload_outputs, upload_outputs
 
@@ -48,6 +50,8 @@ def _options(
     readvars: bool,
     timeout: float,
     extra_args: Sequence[str] | None,
+    output_suffix: str,
+    preprocessor_timeout: float | None,
 ) -> RunOptions:
     return RunOptions(
         expand_objects=expand_objects,
@@ -57,13 +61,16 @@ def _options(
         readvars=readvars,
         timeout=timeout,
         extra_args=tuple(extra_args or ()),
+        output_suffix=output_suffix,
+        preprocessor_timeout=preprocessor_timeout,
     )
 
 
 def _start(
     plan: RunPlan, output_dir: str | os.PathLike[str] | None, reuse_dir: bool
 ) -> tuple[RunFolder, str]:
-    folder = open_run_folder(output_dir, plan.options.output_prefix, reuse=reuse_dir)
+    opts = plan.options
+    folder = open_run_folder(output_dir, opts.output_prefix, reuse=reuse_dir, suffix=opts.output_suffix)
     with removed_on_error(folder):
         plan.write_model(folder.path)
     log.info("running %s in %s", plan.model_source or "model", folder.path)
@@ -79,16 +86,16 @@ def _finish(
 ) -> SimulationResult:
     """Judge the run by its .err file (the SQL status column is unreliable) and record the status;
     ``pack`` gzips the outputs it names first, so the status records what the store will hold."""
-    prefix = plan.options.output_prefix
+    prefix, suffix = plan.options.output_prefix, plan.options.output_suffix
     run_dir = folder.path
-    err_path = run_dir / output_name("err", prefix)
+    err_path = run_dir / output_name("err", prefix, suffix)
     errors = ErrorReport.from_file(err_path) if err_path.is_file() else ErrorReport.empty()
     if pack is not None:
         pack.pack(run_dir, prefix)
     success = outcome.exit_code == 0 and not outcome.timed_out and errors.completed_successfully
     fatal = errors.fatal[0].message if errors.fatal else None
     if outcome.timed_out:
-        fatal = f"EnergyPlus was stopped after the {plan.options.timeout:g} s timeout"
+        fatal = f"{outcome.stage} was stopped after the {plan.options.timeout:g} s timeout"
     opts = plan.options
     status = RunStatus(
         success=success,
@@ -101,6 +108,7 @@ def _finish(
         weather_sha256=plan.weather_sha256,
         weather_name=plan.weather.name if plan.weather else None,
         output_prefix=prefix,
+        output_suffix=suffix,
         timed_out=outcome.timed_out,
         started_at=started_at,
         finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -113,11 +121,12 @@ def _finish(
             "expand_objects": plan.needs_expand,
             "readvars": opts.readvars,
             "extra_args": list(opts.extra_args),
+            **({"preprocessor_timeout": opts.preprocessor_timeout} if opts.preprocessor_timeout else {}),
         },
         outputs=folder.outputs(),
     )
     status.write(run_dir)
-    csv = output_name("csv", prefix)
+    csv = output_name("csv", prefix, suffix)
     if opts.readvars and not any((run_dir / name).is_file() for name in (csv, csv + GZ)):
         log.warning(
             "readvars=True but EnergyPlus wrote no %s (is ReadVarsESO executable?)",
@@ -222,8 +231,9 @@ def _fetch_cached(
     output_dir: str | os.PathLike[str] | None,
     prefix: str,
     reuse_dir: bool = False,
+    suffix: str = LEGACY,
 ) -> SimulationResult:
-    folder = open_run_folder(output_dir, prefix, reuse=reuse_dir)
+    folder = open_run_folder(output_dir, prefix, reuse=reuse_dir, suffix=suffix)
     with removed_on_error(folder, copies=True):
         cache.fetch(entry, folder.path)
         log.info("cache hit %s: outputs in %s", entry.key[:12], folder.path)
@@ -252,10 +262,11 @@ def _land_cached(
     policy: UploadPolicy,
     prefix: str,
     reuse_dir: bool,
+    suffix: str = LEGACY,
 ) -> SimulationResult:
     """Put a cached run where the caller wants its outputs: a local folder, or ``dest`` in ``fs``."""
     if fs is None or dest is None:
-        return _fetch_cached(cache, entry, output_dir, prefix, reuse_dir)
+        return _fetch_cached(cache, entry, output_dir, prefix, reuse_dir, suffix)
     if cache.copy_to_store(entry, fs, dest, _cached_names(entry, policy, prefix)):
         return _copied_result(cache, entry, fs, dest)
     local = _fetch_cached(cache, entry, None, prefix)
@@ -278,14 +289,7 @@ def _run(
     folder, started_at = _start(plan, None if fs is not None else output_dir, reuse_dir)
     run_dir = folder.path
     with removed_on_error(folder):
-        outcome = run_process(
-            plan.command(run_dir),
-            cwd=run_dir,
-            timeout=plan.options.timeout,
-            env=_process_env(plan),
-            on_line=on_line,
-            running=running,
-        )
+        outcome = execute(plan, folder, _process_env(plan), on_line, running)
         pack = policy if dest is not None else None
         result = _finish_then(plan, folder, started_at, outcome, after_run, pack)
     if fs is None or dest is None:
@@ -313,7 +317,7 @@ def run_simulation(
     """The core of `simulate` and of batch jobs: ``env`` adds engine environment variables and
     ``running`` registers the engine process so a batch can kill it."""
     dest = _store_destination(fs, output_dir)
-    policy = UploadPolicy.coerce(upload)
+    policy = named_policy(UploadPolicy.coerce(upload), options.output_suffix)
     if fs is not None:
         fs.check_writable()  # a wrong bucket or key fails here, not after the run (cached per store)
     weather = fetch_weather(weather, fs)
@@ -325,8 +329,8 @@ def run_simulation(
         entry = cache.get(key)
         if entry is not None:
             try:
-                prefix = options.output_prefix
-                return _land_cached(cache, entry, output_dir, fs, dest, policy, prefix, reuse_dir)
+                prefix, suffix = options.output_prefix, options.output_suffix
+                return _land_cached(cache, entry, output_dir, fs, dest, policy, prefix, reuse_dir, suffix)
             except StorageNotFoundError:
                 log.warning("cache entry %s lost files while being read; running the simulation", key[:12])
         after = _cache_after_run(cache, key)
@@ -362,13 +366,7 @@ async def _async_run(
     folder, started_at = _start(plan, None if fs is not None else output_dir, reuse_dir)
     run_dir = folder.path
     with removed_on_error(folder):
-        outcome = await async_run_process(
-            plan.command(run_dir),
-            cwd=run_dir,
-            timeout=plan.options.timeout,
-            env=_process_env(plan),
-            on_line=on_line,
-        )
+        outcome = await async_execute(plan, folder, _process_env(plan), on_line)
         pack = policy if dest is not None else None
         result = await asyncio.to_thread(_finish_then, plan, folder, started_at, outcome, after_run, pack)
     if fs is None or dest is None:
@@ -387,11 +385,12 @@ async def _async_land_cached(
     policy: UploadPolicy,
     prefix: str,
     reuse_dir: bool,
+    suffix: str = LEGACY,
 ) -> SimulationResult:
     import asyncio
 
     if fs is None or dest is None:
-        return await asyncio.to_thread(_fetch_cached, cache, entry, output_dir, prefix, reuse_dir)
+        return await asyncio.to_thread(_fetch_cached, cache, entry, output_dir, prefix, reuse_dir, suffix)
     if await cache.async_copy_to_store(entry, fs, dest, _cached_names(entry, policy, prefix)):
         return await asyncio.to_thread(_copied_result, cache, entry, fs, dest)
     local = await asyncio.to_thread(_fetch_cached, cache, entry, None, prefix)
@@ -418,7 +417,7 @@ async def async_run_simulation(
     import asyncio
 
     dest = _store_destination(fs, output_dir)
-    policy = UploadPolicy.coerce(upload)
+    policy = named_policy(UploadPolicy.coerce(upload), options.output_suffix)
     if fs is not None:
         await fs.check_writable()  # a wrong bucket or key fails here, not after the run (cached per store)
     weather = await async_fetch_weather(weather, fs)
@@ -431,8 +430,9 @@ async def async_run_simulation(
         entry = await asyncio.to_thread(cache.get, key)
         if entry is not None:
             try:
+                prefix, suffix = options.output_prefix, options.output_suffix
                 return await _async_land_cached(
-                    cache, entry, output_dir, fs, dest, policy, options.output_prefix, reuse_dir
+                    cache, entry, output_dir, fs, dest, policy, prefix, reuse_dir, suffix
                 )
             except StorageNotFoundError:
                 log.warning("cache entry %s lost files while being read; running the simulation", key[:12])
@@ -458,6 +458,8 @@ def simulate(
     on_progress: ProgressCallback | None = None,
     upload: UploadPolicy | str | Sequence[str] | None = None,
     reuse_dir: bool = False,
+    output_suffix: str = LEGACY,
+    preprocessor_timeout: float | None = None,
 ) -> SimulationResult:
     """Run one EnergyPlus simulation of a copy of ``model`` with ``weather``; `model` is never changed.
 
@@ -480,12 +482,18 @@ def simulate(
         design_day: simulate the design days only.
         output_prefix: the prefix of EnergyPlus's output names (``eplusout.sql``...).
         readvars: also write CSV outputs with ReadVarsESO.
-        timeout: seconds before the engine's whole process tree is killed.
+        timeout: seconds for the whole run, ExpandObjects included, before its process tree is killed
+            (the result then has ``timed_out=True``).
         extra_args: more EnergyPlus command-line arguments.
         cache: a `SimulationCache`: a run made before with the same inputs is not repeated.
         on_progress: receives a `ProgressEvent` for each environment and simulated day.
         upload: which outputs go to ``fs`` (patterns, ``"all"`` or an `UploadPolicy`).
         reuse_dir: run in a non-empty ``output_dir`` that holds no epcloud run.
+        output_suffix: EnergyPlus's output naming (``--output-suffix``): ``"L"`` legacy (``eplusout.sql``,
+            ``eplustbl.htm``), ``"C"`` (``eplus.sql``, ``eplusTable.htm``) or ``"D"`` (``eplus.sql``,
+            ``eplus-table.htm``). The result and stored runs find the outputs under either.
+        preprocessor_timeout: seconds ExpandObjects may take; past it its process tree is killed and
+            `PreprocessorTimeoutError` is raised before EnergyPlus starts. None: only ``timeout`` applies.
 
     Returns:
         The run's `SimulationResult` (outputs in ``output_dir`` or in the store).
@@ -493,7 +501,17 @@ def simulate(
     return run_simulation(
         model,
         weather,
-        _options(expand_objects, annual, design_day, output_prefix, readvars, timeout, extra_args),
+        _options(
+            expand_objects,
+            annual,
+            design_day,
+            output_prefix,
+            readvars,
+            timeout,
+            extra_args,
+            output_suffix,
+            preprocessor_timeout,
+        ),
         output_dir=output_dir,
         fs=fs,
         energyplus=energyplus,
@@ -522,12 +540,24 @@ async def async_simulate(
     on_progress: ProgressCallback | None = None,
     upload: UploadPolicy | str | Sequence[str] | None = None,
     reuse_dir: bool = False,
+    output_suffix: str = LEGACY,
+    preprocessor_timeout: float | None = None,
 ) -> SimulationResult:
     """The coroutine twin of `simulate` (``fs`` is an AsyncFileSystem); cancelling it kills EnergyPlus."""
     return await async_run_simulation(
         model,
         weather,
-        _options(expand_objects, annual, design_day, output_prefix, readvars, timeout, extra_args),
+        _options(
+            expand_objects,
+            annual,
+            design_day,
+            output_prefix,
+            readvars,
+            timeout,
+            extra_args,
+            output_suffix,
+            preprocessor_timeout,
+        ),
         output_dir=output_dir,
         fs=fs,
         energyplus=energyplus,

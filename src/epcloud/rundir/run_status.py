@@ -14,7 +14,10 @@ from epcloud.errors import CorruptResultError
 __all__ = ["STATUS_FILENAME", "STATUS_FORMAT", "RunStatus"]
 
 STATUS_FILENAME = "run-status.json"
-STATUS_FORMAT = 1
+STATUS_FORMAT = 2  # the newest format this epcloud reads
+# Format 2 adds `output_suffix`. A run with legacy names is still written as format 1, so older epcloud
+# versions keep reading it; one with other names is format 2, which they refuse with "upgrade epcloud".
+_LEGACY_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class RunStatus:
     model_sha256: str
     weather_sha256: str | None
     output_prefix: str = "eplus"
+    output_suffix: str = "L"  # EnergyPlus's output naming: L (eplusout.sql), C (eplus.sql), D (eplus.sql)
     timed_out: bool = False
     energyplus_build: str = ""
     weather_name: str | None = None
@@ -41,7 +45,11 @@ class RunStatus:
     # Name → size of every file in the run folder when the run ended (this file excepted): a store
     # reader fetches an output with one GET, no listing needed.
     outputs: dict[str, int] = field(default_factory=dict)
-    format: int = STATUS_FORMAT
+    format: int = _LEGACY_FORMAT
+
+    def __post_init__(self) -> None:
+        if self.output_suffix != "L" and self.format < STATUS_FORMAT:
+            object.__setattr__(self, "format", STATUS_FORMAT)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -63,6 +71,8 @@ class RunStatus:
         missing = [name for name in required if name not in data]
         if missing:
             raise CorruptResultError(f"{source}: missing fields {', '.join(missing)}")
+        if data.get("output_suffix", "L") not in ("L", "C", "D"):
+            raise CorruptResultError(f"{source}: output_suffix {data['output_suffix']!r} is not L, C or D")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -24,6 +24,7 @@ from epcloud.batch.jobs import SimulationJob
 from epcloud.errors import StorageNotFoundError, StudyError
 from epcloud.progress import SafeCallback
 from epcloud.run.process import RunningProcesses
+from epcloud.rundir.naming import LEGACY, named_policy
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
 from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
 from epcloud.study import layout
@@ -67,6 +68,7 @@ def _failure_status(entry: JobEntry, result: JobResult) -> RunStatus:
         model_sha256=entry.model_sha256,
         weather_sha256=entry.weather_sha256,
         output_prefix=str(entry.flags.get("output_prefix", "eplus")),
+        output_suffix=str(entry.flags.get("output_suffix", LEGACY)).upper(),
         fatal_message=getattr(result, "error", None),
     )
 
@@ -168,6 +170,7 @@ class Ran:
     summary: dict[str, Any]
     data: bytes  # the encoded summary
     output_prefix: str
+    output_suffix: str  # the run's output naming (see `epcloud.rundir.naming`)
     success: bool
     stale: tuple[str, ...]
 
@@ -281,7 +284,16 @@ class JobRunner:
                 _failure_status(entry, result).write(run_dir)
         finally:
             result.close()
-        return Ran(entry, run_dir, summary, data, job.output_prefix, bool(result.success), tuple(stale))
+        return Ran(
+            entry,
+            run_dir,
+            summary,
+            data,
+            job.output_prefix,
+            job.output_suffix,
+            bool(result.success),
+            tuple(stale),
+        )
 
     def _store(self, ran: Ran) -> Outcome:
         entry, stale = ran.entry, ran.stale
@@ -293,7 +305,7 @@ class JobRunner:
             ran.run_dir,
             self.fs,
             folder,
-            policy=_POLICY,
+            policy=named_policy(_POLICY, ran.output_suffix),
             output_prefix=ran.output_prefix,
             pool=self.uploads,
             status_with_rest=True,  # the done-marker, not the status file, says "complete" here

@@ -204,6 +204,11 @@ def _checked_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 def _flags(job: SimulationJob) -> dict[str, Any]:
     flags = asdict(job.options())
     flags["extra_args"] = list(flags["extra_args"])
+    # Options added later are written only when set, so workers of older epcloud versions keep reading
+    # the manifest of a study that does not use them.
+    for name, default in (("output_suffix", "L"), ("preprocessor_timeout", None)):
+        if flags[name] == default:
+            del flags[name]
     return flags
 
 
