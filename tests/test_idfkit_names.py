@@ -58,6 +58,7 @@ IDFKIT_STATION = [
     "cooling_design_db_c",
     "hdd18",
     "cdd10",
+    "design_conditions_source_wmo",
     "to_dict",
     "from_dict",
     "display_name",
@@ -75,6 +76,9 @@ IDFKIT_INDEX = [
     "countries",
     "get_by_wmo",
     "get_by_filename",
+    "from_stations",
+    "refresh",
+    "check_for_updates",
 ]
 IDFKIT_DOWNLOADER = [
     "download",
@@ -503,8 +507,6 @@ def test_job_and_batch_have_idfkit_names(tmp_path: Path) -> None:
 
 # idfkit names epcloud does not offer; each must be explained in docs/idfkit.md.
 IDFKIT_UNSUPPORTED = {
-    "WeatherStation": ["design_conditions_source_wmo"],
-    "StationIndex": ["refresh", "check_for_updates", "from_stations"],
     "SimulationResult": [
         *("variables", "csv", "html", "eso", "mtr"),
         *("async_variables", "async_csv", "async_html", "async_eso", "async_mtr", "async_fs="),

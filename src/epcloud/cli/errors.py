@@ -46,6 +46,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 # API parameter -> the option the command line has for it.
 _FLAGS = {
     "annual": "--annual",
+    "base_url": "--base-url",
     "design_day": "--design-day",
     "energyplus": "--energyplus PATH",
     "expand_objects": "--no-expand-objects",
