@@ -60,6 +60,14 @@ _NUMBERS = {
     "cdd": "cdd10",
 }
 
+# Array typecode -> the integers it holds.
+_RANGES = {
+    code: (0, 256 ** array.array(code).itemsize - 1)
+    if code.isupper()
+    else (-(256 ** array.array(code).itemsize) // 2, 256 ** array.array(code).itemsize // 2 - 1)
+    for code in set(ENTRY_ARRAYS.values())
+}
+
 
 def entries_from_listing(
     items: Iterable[dict[str, Any]], base_url: str = ONEBUILDING_URL
@@ -188,11 +196,10 @@ def _add_entry(
     for column, key in _NUMBERS.items():
         values[column] = round(float(entry[key]) * SCALES.get(column, 1))
     for column, value in values.items():  # check every column before appending to any
-        try:
-            array.array(ENTRY_ARRAYS[column], [value])
-        except OverflowError:
+        low, high = _RANGES[ENTRY_ARRAYS[column]]
+        if not low <= value <= high:
             what = _NUMBERS.get(column, f"the number of distinct {column} values")
-            raise ValueError(f"{entry['url']}: {what} is out of range for the index ({value})") from None
+            raise ValueError(f"{entry['url']}: {what} is out of range for the index ({value})")
     for column, value in values.items():
         table.arrays[column].append(value)
     design_wmo = entry.get("design_conditions_source_wmo")

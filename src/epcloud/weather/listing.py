@@ -106,6 +106,7 @@ def parse_kml(data: bytes, source: str) -> list[dict[str, Any]]:
 def _placemarks(text: str, source: str) -> tuple[list[_Placemark], str]:
     """Every ``<Placemark>`` with the text of its name, description and coordinates; the root's name."""
     parser = xml.parsers.expat.ParserCreate()
+    parser.buffer_text = True  # one call per text run, not one per line
     root: list[str] = []
     stack: list[str] = []
     found: list[_Placemark] = []
