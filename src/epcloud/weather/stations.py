@@ -258,7 +258,8 @@ class StationIndex:
         timeout: float = 60.0,
     ) -> StationIndex:
         """Download climate.onebuilding.org's regional KML listings, rebuild the index from them and keep
-        it in ``cache_dir`` (default: the epcloud cache's weather folder), where `load` finds it.
+        it in ``cache_dir`` (default: the epcloud cache's weather folder), where `load` finds it. When
+        this fails, the index already in ``cache_dir`` is kept as it was.
 
         Args:
             base_url: a site laid out like climate.onebuilding.org (default ``$EPCLOUD_WEATHER_BASE_URL``,
@@ -268,7 +269,6 @@ class StationIndex:
         Raises:
             WeatherDownloadError: naming the URL of a listing that cannot be downloaded.
             WeatherFormatError: naming the URL and line of a listing that does not parse.
-            In both cases the index already in ``cache_dir`` is kept as it was.
         """
         from epcloud.weather.refresh import refresh_index
 
