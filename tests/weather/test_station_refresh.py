@@ -19,7 +19,7 @@ from weather_http import Reply, WeatherServer
 
 from epcloud.cli import main
 from epcloud.errors import WeatherDownloadError, WeatherFormatError
-from epcloud.weather import StationIndex, WeatherStation
+from epcloud.weather import StationIndex, WeatherStation, indexfile
 from epcloud.weather.indexbuild import build_table, entries_from_listing, listing_item
 from epcloud.weather.listing import LISTING_FILES, parse_kml
 from epcloud.weather.refresh import BASE_URL_ENV, refreshed_index_path
@@ -162,6 +162,35 @@ def test_an_unreadable_refreshed_index_is_named(tmp_path: Path) -> None:
     with pytest.raises(WeatherFormatError, match="epcloud weather refresh") as caught:
         StationIndex.load(cache_dir=tmp_path)
     assert str(path) in str(caught.value)
+
+
+def test_an_index_file_without_the_design_conditions_column_loads(
+    station_index: StationIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index written before the design_wmo column existed reads as 'no other source'."""
+    entries = entries_from_listing(listing_item(s) for s in station_index.datasets("606305"))
+    table = build_table(entries, {"built_at": "2026-01-01T00:00:00+00:00"})
+    monkeypatch.setattr(indexfile, "ENTRY_STRINGS", ("prefix",))
+    old = table.to_bytes()
+    monkeypatch.undo()
+    assert b"design_wmo" not in gzip.decompress(old) and b"design_wmo" in gzip.decompress(table.to_bytes())
+    (tmp_path / "old.bin.gz").write_bytes(old)
+    loaded = StationIndex.load(tmp_path / "old.bin.gz")
+    assert [s.design_conditions_source_wmo for s in loaded.stations] == [None] * len(entries)
+    assert [
+        dataclasses.replace(s, design_conditions_source_wmo=None) for s in station_index.datasets("606305")
+    ] == (loaded.datasets("606305"))
+
+
+def test_a_cache_dir_that_cannot_hold_the_index_is_refused_before_downloading(
+    site: Site, tmp_path: Path
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a folder")
+    with pytest.raises(OSError) as caught:
+        StationIndex.refresh(cache_dir=taken, base_url=site.url)
+    assert str(taken) in str(caught.value)
+    assert site.server.total_hits == 0 and taken.read_text() == "not a folder"
 
 
 def test_base_url_from_the_environment(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -138,6 +138,9 @@ def refresh_index(
     """
     base = resolve_base_url(base_url)
     dest = refreshed_index_path(cache_dir)
+    dest.parent.mkdir(parents=True, exist_ok=True)  # checked before anything is downloaded
+    if not os.access(dest.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write the station index into {dest.parent}: choose another cache_dir")
     entries: list[dict[str, Any]] = []
     dates: dict[str, str] = {}
     for filename in LISTING_FILES:
