@@ -397,3 +397,16 @@ def test_refresh_command_errors(site: Site, tmp_path: Path, capsys: pytest.Captu
     assert not (tmp_path / "stations.bin.gz").exists()
     assert main(["weather", "refresh", "--base-url", "ftp://mirror", "--cache-dir", str(tmp_path)]) == 2
     assert "http:// or https://" in capsys.readouterr().err
+
+
+def test_commands_name_an_unreadable_refreshed_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EPCLOUD_CACHE_DIR", str(tmp_path))
+    path = refreshed_index_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"garbage")
+    assert main(["weather", "search", "chicago"]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "`epcloud weather refresh`" in err
+    assert "StationIndex" not in err and "Traceback" not in err
