@@ -54,8 +54,9 @@ STATIONS_OF = dict(
 WMOS = [wmo for wmos in STATIONS_OF.values() for wmo in wmos]
 
 
-def _date(day: int) -> str:
-    return f"Thu, {day:02d} Mar 2026 16:56:48 GMT"
+def _date(day: int, month: str = "Nov") -> str:
+    """A Last-Modified date after the bundled index's listings (March 2026)."""
+    return f"Sun, {day:02d} {month} 2026 16:56:48 GMT"
 
 
 class Site:
@@ -145,7 +146,7 @@ def test_load_prefers_the_refreshed_index_everywhere(
 
 
 def test_a_newer_bundled_index_wins_over_an_older_refresh(
-    station_index: StationIndex, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    site: Site, station_index: StationIndex, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     entries = entries_from_listing(listing_item(s) for s in station_index.datasets("725300"))
     old = build_table(entries, {"built_at": "2001-01-01T00:00:00+00:00"})
@@ -154,6 +155,17 @@ def test_a_newer_bundled_index_wins_over_an_older_refresh(
         index = StationIndex.load(cache_dir=tmp_path)
     assert index.path is None and len(index) == len(station_index)
     assert "newer than" in caplog.text and str(tmp_path) in caplog.text
+    # Refreshed today from a mirror whose listings are older than the bundled index's: the bundled one.
+    site.dates = {name: f"Mon, 05 Jan 2026 10:00:0{i} GMT" for i, name in enumerate(LISTING_FILES)}
+    for name in LISTING_FILES:
+        site.publish(name)
+    stale = StationIndex.refresh(cache_dir=tmp_path, base_url=site.url)
+    assert stale.built_at > station_index.built_at
+    assert StationIndex.load(cache_dir=tmp_path).path is None
+    site.dates[LISTING_FILES[0]] = _date(1, "Apr")  # one listing newer than the bundled index's
+    site.publish(LISTING_FILES[0])
+    StationIndex.refresh(cache_dir=tmp_path, base_url=site.url)
+    assert StationIndex.load(cache_dir=tmp_path).path == refreshed_index_path(tmp_path)
 
 
 def test_an_unreadable_refreshed_index_is_named(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -216,7 +218,7 @@ class StationIndex:
     ) -> StationIndex:
         """An index file (built by `refresh` or ``scripts/build_station_index.py``), else the index
         `refresh` wrote into ``cache_dir`` (default: the epcloud cache's weather folder) unless the
-        bundled index is newer, else the bundled index. Reads no network.
+        bundled index was built from newer listings, else the bundled index. Reads no network.
 
         Raises:
             WeatherFormatError: naming the file, when an index file cannot be read.
@@ -229,12 +231,12 @@ class StationIndex:
         refreshed = refreshed_index_path(cache_dir)
         if refreshed.is_file():
             table = read_table(refreshed)
-            bundled_at = str(StationTable.read_meta(bundled).get("built_at", ""))
-            if not _older(str(table.meta.get("built_at", "")), bundled_at):
+            bundled_at = _listing_date(StationTable.read_meta(bundled))
+            if _listing_date(table.meta) >= bundled_at:
                 return cls(table, refreshed)
             logger.info(
-                "the bundled station index (%s) is newer than %s; using the bundled one",
-                bundled_at,
+                "the bundled station index (listings of %s) is newer than %s; using the bundled one",
+                bundled_at.isoformat(),
                 refreshed,
             )
         return cls(StationTable.from_bytes(bundled))
@@ -571,15 +573,19 @@ class StationIndex:
         return state.lower(), self._table.names["states"].get(f"{country}/{state}", "").lower()
 
 
-def _older(first: str, second: str) -> bool:
-    """Whether ISO 8601 time ``first`` is before ``second`` (an unreadable time counts as oldest)."""
-    from datetime import datetime, timezone
-
-    def parse(text: str) -> datetime:
+def _listing_date(meta: dict[str, Any]) -> datetime:
+    """How current an index is: its newest listing's Last-Modified date, else when it was built."""
+    dates = []
+    for text in dict(meta.get("last_modified", {})).values():
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return datetime.min.replace(tzinfo=timezone.utc)
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-    return parse(first) < parse(second)
+            date = parsedate_to_datetime(str(text))
+        except (TypeError, ValueError):
+            continue
+        dates.append(date if date.tzinfo else date.replace(tzinfo=timezone.utc))
+    if dates:
+        return max(dates)
+    try:
+        built = datetime.fromisoformat(str(meta.get("built_at", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return built if built.tzinfo else built.replace(tzinfo=timezone.utc)
