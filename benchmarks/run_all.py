@@ -65,7 +65,12 @@ BENCHMARKS = [
         "(epcloud, and idfkit 1.1.1). Target: collect ≥ 10× faster than the idfkit loop at 1,000 "
         "(idfkit: 17.5 ms and 3 requests per result).",
     ),
-    ("bench_weather_index.py", [], [], "Bundled weather-station index: load, search, nearest."),
+    (
+        "bench_weather_index.py",
+        [],
+        [],
+        "Station index: load, search, nearest; refresh from full-size local KML listings, check, load.",
+    ),
 ]
 
 

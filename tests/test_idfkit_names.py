@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -40,6 +41,8 @@ from epcloud.weather import (
     WeatherFiles,
     WeatherStation,
 )
+from epcloud.weather.listing import LISTING_FILES
+from weather.listing_kml import kml
 
 # idfkit's public names per class (its fields first, then properties and methods).
 IDFKIT_STATION = [
@@ -58,6 +61,7 @@ IDFKIT_STATION = [
     "cooling_design_db_c",
     "hdd18",
     "cdd10",
+    "design_conditions_source_wmo",
     "to_dict",
     "from_dict",
     "display_name",
@@ -75,6 +79,9 @@ IDFKIT_INDEX = [
     "countries",
     "get_by_wmo",
     "get_by_filename",
+    "from_stations",
+    "refresh",
+    "check_for_updates",
 ]
 IDFKIT_DOWNLOADER = [
     "download",
@@ -287,6 +294,31 @@ def test_nearest_country_and_filter_wmo_region(index: StationIndex) -> None:
     assert not any(s.country == "DEU" for s in region4)
     german = index.filter(country="DEU", wmo_region=6)
     assert german == index.filter(country="DEU")
+
+
+def test_station_index_refresh_check_and_from_stations(index: StationIndex, tmp_path: Path) -> None:
+    """idfkit's flow: refresh() rebuilds the cached index that load() then reads; check_for_updates()
+    compares the listings' Last-Modified (here a folder served by http.server, dated by file times)."""
+    sources = tmp_path / "site" / "sources"
+    sources.mkdir(parents=True)
+    chosen = index.datasets("725300") + index.datasets("606305")
+    for name in LISTING_FILES:
+        (sources / name).write_bytes(kml(chosen if name.startswith("Region4_USA") else chosen[-1:]))
+    site = _Mirror(tmp_path / "site")
+    try:
+        fresh = StationIndex.refresh(cache_dir=tmp_path / "cache", base_url=site.url)
+        assert site.hits == len(LISTING_FILES)
+        assert StationIndex.load(cache_dir=tmp_path / "cache").stations == fresh.stations
+        assert sorted(fresh.stations, key=lambda s: s.url) == sorted(chosen, key=lambda s: s.url)
+        assert fresh.get("606305").design_conditions_source_wmo == "606300"
+        assert fresh.check_for_updates(base_url=site.url) is False
+        assert site.hits == len(LISTING_FILES)  # HEAD requests only
+        later = (sources / LISTING_FILES[3]).stat().st_mtime + 3600
+        os.utime(sources / LISTING_FILES[3], (later, later))
+        assert fresh.check_for_updates(base_url=site.url) is True
+    finally:
+        site.stop()
+    assert StationIndex.from_stations(chosen).stations == StationIndex(chosen).stations == fresh.stations
 
 
 class _Mirror:
@@ -626,8 +658,6 @@ def test_job_output_suffix_and_preprocessor_timeout_as_in_idfkit(tmp_path: Path)
 
 # idfkit names epcloud does not offer; each must be explained in docs/idfkit.md.
 IDFKIT_UNSUPPORTED = {
-    "WeatherStation": ["design_conditions_source_wmo"],
-    "StationIndex": ["refresh", "check_for_updates", "from_stations"],
     "SimulationResult": ["async_fs="],
 }
 

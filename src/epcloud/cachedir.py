@@ -28,7 +28,8 @@ CacheArea = Literal[
 CACHE_AREAS: dict[str, str] = {
     "simulations": "the default SimulationCache: finished runs by content key",
     "results": "outputs of runs in stores, fetched once and reused (keyed by location and version)",
-    "weather": "weather files downloaded by WeatherDownloader, one folder per station file",
+    "weather": "weather files downloaded by WeatherDownloader, one folder per station file, and the "
+    "station index `epcloud weather refresh` rebuilt (stations.bin.gz)",
     "weather-inputs": "remote weather given to simulate (s3://, https://, store paths), by URL and version",
     "study-inputs": "a worker's copies of a study's models and weather, by content hash",
     "unsent": "finished runs whose upload to a store failed, kept until `epcloud upload` sends them",

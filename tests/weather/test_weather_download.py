@@ -182,6 +182,24 @@ def test_base_url_replaces_scheme_and_host(ohare: WeatherStation) -> None:
     assert WeatherDownloader().url_for(ohare) == ohare.url
 
 
+def test_base_url_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    weather_server: WeatherServer,
+    ohare: WeatherStation,
+    chicago_zip: bytes,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("EPCLOUD_WEATHER_BASE_URL", weather_server.url)
+    weather_server.serve(_path(ohare), Reply(body=chicago_zip))
+    files = WeatherDownloader(cache_dir=tmp_path).download(ohare)
+    assert files.epw.is_file() and weather_server.hits[_path(ohare)] == 1
+    assert (
+        WeatherDownloader(base_url="http://127.0.0.1:1/other")
+        .url_for(ohare)
+        .startswith("http://127.0.0.1:1/")
+    )
+
+
 def test_default_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("EPCLOUD_CACHE_DIR", str(tmp_path))
     assert default_cache_dir() == tmp_path / "weather"

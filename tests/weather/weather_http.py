@@ -6,7 +6,7 @@ import io
 import threading
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -27,6 +27,8 @@ class Reply:
     body: bytes = b""
     truncate_at: int | None = None  # close the connection after this many body bytes
     declare_length: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/zip"
 
 
 class WeatherServer:
@@ -35,6 +37,7 @@ class WeatherServer:
     def __init__(self) -> None:
         self.routes: dict[str, list[Reply]] = {}
         self.hits: Counter[str] = Counter()
+        self.methods: Counter[tuple[str, str]] = Counter()  # (method, path) -> requests
         self._lock = threading.Lock()
         handler = _handler_for(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -52,9 +55,10 @@ class WeatherServer:
         """Answer ``path`` with these replies in turn; the last one repeats."""
         self.routes[path] = list(replies)
 
-    def next_reply(self, path: str) -> Reply | None:
+    def next_reply(self, path: str, method: str = "GET") -> Reply | None:
         with self._lock:
             self.hits[path] += 1
+            self.methods[(method, path)] += 1
             replies = self.routes.get(path)
             return replies[min(self.hits[path], len(replies)) - 1] if replies else None
 
@@ -70,7 +74,13 @@ class WeatherServer:
 def _handler_for(server: WeatherServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            reply = server.next_reply(self.path)
+            self._answer(body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(body=False)
+
+        def _answer(self, body: bool) -> None:
+            reply = server.next_reply(self.path, self.command)
             if reply is None:
                 self.send_error(404, "Not Found")
                 return
@@ -78,12 +88,15 @@ def _handler_for(server: WeatherServer) -> type[BaseHTTPRequestHandler]:
                 self.send_error(reply.status)
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Type", reply.content_type)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
             if reply.declare_length:
                 self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            self.wfile.write(reply.body[: reply.truncate_at])
-            self.wfile.flush()
+            if body:
+                self.wfile.write(reply.body[: reply.truncate_at])
+                self.wfile.flush()
             self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:

@@ -46,6 +46,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 # API parameter -> the option the command line has for it.
 _FLAGS = {
     "annual": "--annual",
+    "base_url": "--base-url",
     "design_day": "--design-day",
     "energyplus": "--energyplus PATH",
     "expand_objects": "--no-expand-objects",
@@ -132,7 +133,7 @@ def _parameter(match: re.Match[str]) -> str:
 def cli_words(message: str) -> str:
     """An API message said in CLI words: parameters become options, API calls become commands."""
     # "Study.create or `epcloud study create`" says the command once.
-    text = re.sub(r"\bStudy\.\w+ or (`epcloud [^`]+`)", r"\1", message)
+    text = re.sub(r"\b(?:Study|StationIndex)\.\w+(?:\(\))? or (`epcloud [^`]+`)", r"\1", message)
     text = re.sub(
         r"\bStudy\.(create|open|run_shard|run|collect|rerun)(\([^)]*\))?",
         lambda m: (

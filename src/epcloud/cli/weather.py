@@ -1,4 +1,5 @@
-"""`epcloud weather search|nearest|download`: find weather stations in the bundled index, get their files."""
+"""`epcloud weather search|nearest|download|refresh`: find weather stations in the station index, get their
+files, and rebuild the index from climate.onebuilding.org's listings."""
 
 from __future__ import annotations
 
@@ -60,6 +61,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     download.add_argument("--base-url", help="a mirror laid out like climate.onebuilding.org")
     download.add_argument("--json", action="store_true", help="print the file paths as JSON")
     download.set_defaults(func=_download)
+
+    refresh = commands.add_parser(
+        "refresh",
+        help="rebuild the station index from climate.onebuilding.org's current listings",
+        description="Download the site's regional KML listings and rebuild the station index from them into "
+        "the epcloud cache, where search, nearest and download find it. With --check, only ask the site "
+        "whether its listings changed since the index in use was built (exit 1 if they did).",
+    )
+    refresh.add_argument("--check", action="store_true", help="only check for newer listings, change nothing")
+    refresh.add_argument("--base-url", help="a mirror laid out like climate.onebuilding.org")
+    refresh.add_argument(
+        "--cache-dir",
+        help="where the refreshed index is kept (default: the weather/ folder of the epcloud cache)",
+    )
+    refresh.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait per request (default 60)"
+    )
+    refresh.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    refresh.set_defaults(func=_refresh)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -146,7 +166,7 @@ def _nearest(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    station = _resolve(StationIndex.load(), " ".join(args.station), args.dataset)
+    station = _resolve(StationIndex.load(cache_dir=args.cache_dir), " ".join(args.station), args.dataset)
     downloader = WeatherDownloader(cache_dir=args.cache_dir, base_url=args.base_url)
     progress = Console(stderr=True)
     if args.json or not progress.is_terminal:
@@ -163,6 +183,56 @@ def _download(args: argparse.Namespace) -> int:
         shown = escape(str(path)) if path else "[dim](not in the ZIP)[/]"
         console.print(f"  {kind:<4} {shown}", soft_wrap=True, highlight=False)
     return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    if args.check:
+        return _check(args)
+    progress = Console(stderr=True)
+    if args.json or not progress.is_terminal:
+        index = StationIndex.refresh(cache_dir=args.cache_dir, base_url=args.base_url, timeout=args.timeout)
+    else:
+        with progress.status("downloading the station listings of climate.onebuilding.org ..."):
+            index = StationIndex.refresh(
+                cache_dir=args.cache_dir, base_url=args.base_url, timeout=args.timeout
+            )
+    files = len(index.stations)
+    if args.json:
+        row = {
+            "path": str(index.path),
+            "stations": len(index),
+            "weather_files": files,
+            "built_at": index.built_at,
+        }
+        print(json.dumps({**row, "last_modified": index.last_modified}, indent=2))
+        return 0
+    Console(highlight=False, soft_wrap=True).print(
+        f"station index refreshed: {len(index)} stations, {files} weather files, in {escape(str(index.path))}"
+    )
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from epcloud.weather.refresh import listing_changes
+
+    index = StationIndex.load(cache_dir=args.cache_dir)
+    changes = listing_changes(index.last_modified, base_url=args.base_url, timeout=args.timeout)
+    origin = str(index.path) if index.path else "the bundled index"
+    if args.json:
+        rows = [
+            {"file": c.filename, "url": c.url, "indexed": c.indexed, "current": c.current} for c in changes
+        ]
+        print(json.dumps({"index": origin, "built_at": index.built_at, "changed": rows}, indent=2))
+        return 1 if changes else 0
+    console = Console(highlight=False, soft_wrap=True)
+    if not changes:
+        console.print(f"the station index is up to date ({escape(origin)}, built {index.built_at})")
+        return 0
+    console.print(f"{len(changes)} listings changed since {escape(origin)} was built:")
+    for change in changes:
+        console.print(f"  {escape(change.filename)}: {change.indexed or '(no date)'} -> {change.current}")
+    console.print("run `epcloud weather refresh` to rebuild the index")
+    return 1
 
 
 def _resolve(index: StationIndex, text: str, dataset: str | None) -> WeatherStation:

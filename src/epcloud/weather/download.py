@@ -3,7 +3,8 @@
 The cache holds one folder per weather file, ``<cache_dir>/<file stem>/<file stem>.epw|.ddy|.stat``,
 published with one rename once complete, so an interrupted download never leaves a partial file where
 the cache looks. To test against a local server or use a mirror laid out like climate.onebuilding.org,
-pass ``base_url="http://127.0.0.1:8000/mirror"``: it replaces the scheme and host of station URLs.
+pass ``base_url="http://127.0.0.1:8000/mirror"`` (or set ``$EPCLOUD_WEATHER_BASE_URL``): it replaces the
+scheme and host of station URLs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING
 from epcloud._version import __version__
 from epcloud.cachedir import cache_dir
 from epcloud.errors import StationNotFoundError, WeatherDownloadError
+from epcloud.weather.refresh import BASE_URL_ENV
 from epcloud.weather.stations import WeatherStation
 
 if TYPE_CHECKING:
@@ -84,7 +86,8 @@ class WeatherDownloader:
 
     Args:
         cache_dir: where the files are kept (default: epcloud's cache, see `default_cache_dir`).
-        base_url: a mirror replacing the scheme and host of station URLs.
+        base_url: a mirror replacing the scheme and host of station URLs (default
+            ``$EPCLOUD_WEATHER_BASE_URL``, else none).
         timeout: seconds to wait for the server.
         max_bytes: the largest ZIP accepted.
         retries: further attempts after a transient failure (5xx, broken connection, timeout).
@@ -103,6 +106,7 @@ class WeatherDownloader:
         max_age: timedelta | float | None = None,
     ) -> None:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        base_url = base_url or os.environ.get(BASE_URL_ENV)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
         self.max_bytes = max_bytes

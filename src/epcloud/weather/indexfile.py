@@ -3,24 +3,28 @@
 The file is gzip'd ``MAGIC | header length (uint32 LE) | JSON header | column blobs``. The header holds
 small lookup tables and, per column, its kind and byte length; string columns are newline-joined UTF-8,
 numeric columns little-endian :mod:`array` data stored as scaled integers (see :data:`SCALES`).
+A reader fills a string column that an older file lacks with empty strings.
 """
 
 from __future__ import annotations
 
 import array
 import gzip
+import io
 import json
 import struct
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ENTRY_ARRAYS", "LOCATION_STRINGS", "SCALES", "StationTable"]
+__all__ = ["ENTRY_ARRAYS", "ENTRY_STRINGS", "LOCATION_STRINGS", "SCALES", "StationTable"]
 
 MAGIC = b"EPCLOUD-STATIONS\x01"
 # Columns per location (one weather station) and per entry (one weather file of a station).
 LOCATION_STRINGS = ("country", "state", "name", "id")
-ENTRY_STRINGS = ("prefix",)  # the file-name prefix where it differs from the location's, else ""
+# "prefix": the file-name prefix where it differs from the location's, else "";
+# "design_wmo": the WMO number of the station the design conditions come from, else "".
+ENTRY_STRINGS = ("prefix", "design_wmo")
 ENTRY_ARRAYS = {  # name -> array typecode
     "dataset": "B",
     "source": "H",
@@ -82,6 +86,17 @@ class StationTable:
         raw = MAGIC + struct.pack("<I", len(header)) + header + b"".join(blobs)
         return gzip.compress(raw, compresslevel=9, mtime=0)
 
+    @staticmethod
+    def read_meta(data: bytes) -> dict[str, Any]:
+        """Only the ``meta`` of an index file, without unpacking its columns."""
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            head = stream.read(len(MAGIC) + 4)
+            if not head.startswith(MAGIC) or len(head) < len(MAGIC) + 4:
+                raise ValueError("not an epcloud station index (bad magic bytes)")
+            (header_len,) = struct.unpack_from("<I", head, len(MAGIC))
+            meta: dict[str, Any] = json.loads(stream.read(header_len))["meta"]
+        return meta
+
     @classmethod
     def from_bytes(cls, data: bytes) -> StationTable:
         raw = gzip.decompress(data)
@@ -106,4 +121,7 @@ class StationTable:
                 table.first = values
             else:
                 table.arrays[name] = values
+        entries = len(table.strings["prefix"])
+        for name in ENTRY_STRINGS:
+            table.strings.setdefault(name, [""] * entries)
         return table

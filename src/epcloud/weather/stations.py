@@ -1,18 +1,22 @@
-"""The bundled, offline index of climate.onebuilding.org weather stations: search, nearest, filter, get.
+"""The offline index of climate.onebuilding.org weather stations: search, nearest, filter, get.
 
 A station (one WMO number) usually has several weather files: 15-year TMYx windows and the full-record
 TMYx. Queries return one file per station, the preferred one (the newest window, measured data before
-ERA5 reanalysis); :meth:`StationIndex.datasets` lists them all.
+ERA5 reanalysis); :meth:`StationIndex.datasets` lists them all. The index is the one bundled with
+epcloud, or the one `StationIndex.refresh` last rebuilt from the site's listings (see `.refresh`).
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import logging
 import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -32,6 +36,8 @@ __all__ = [
     "file_prefix",
     "parse_file_stem",
 ]
+
+logger = logging.getLogger(__name__)
 
 ONEBUILDING_URL = "https://climate.onebuilding.org"
 _BUNDLED = "data/stations.bin.gz"
@@ -65,7 +71,11 @@ def _without_suffix(name: str) -> str:
 
 @dataclass(frozen=True)
 class WeatherStation:
-    """One weather file of a station: place, design facts (°C, degree-days) and the URL of its ZIP."""
+    """One weather file of a station: place, design facts (°C, degree-days) and the URL of its ZIP.
+
+    ``design_conditions_source_wmo`` is the WMO number of the neighbouring station whose design conditions
+    the site gives this one (None when they are its own).
+    """
 
     name: str
     country: str
@@ -83,6 +93,7 @@ class WeatherStation:
     cooling_design_db_c: float
     hdd18: int
     cdd10: int
+    design_conditions_source_wmo: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -133,7 +144,8 @@ class WeatherStation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WeatherStation:
         """A station from `to_dict`'s output or from idfkit's (``city``, ``ashrae_climate_zone``; the
-        dataset then comes from the URL); a missing field raises KeyError naming it."""
+        dataset then comes from the URL); a missing field raises KeyError naming it
+        (``design_conditions_source_wmo`` may be missing or None)."""
         values = dict(data)
         for idfkit_name, name in (("city", "name"), ("ashrae_climate_zone", "climate_zone")):
             if name not in values and idfkit_name in values:
@@ -142,7 +154,11 @@ class WeatherStation:
             values["dataset"] = str(values["url"]).rsplit("/", 1)[-1].removesuffix(".zip").rsplit("_", 1)[-1]
         kinds = {"hdd18": int, "cdd10": int}
         converted: dict[str, Any] = {}
+        design_wmo = values.pop("design_conditions_source_wmo", None)
+        converted["design_conditions_source_wmo"] = None if design_wmo in (None, "") else str(design_wmo)
         for f in fields(cls):
+            if f.name in converted:
+                continue
             if f.name not in values:
                 raise KeyError(f"a WeatherStation needs {f.name!r}; the dictionary has {sorted(data)}")
             convert = kinds.get(f.name, float if f.type == "float" else str)
@@ -177,10 +193,19 @@ SpatialResult = NearestResult
 
 
 class StationIndex:
-    """All known weather stations; load the bundled one with :meth:`load` (offline, fast)."""
+    """All known weather stations; :meth:`load` reads the refreshed or bundled index (offline, fast).
 
-    def __init__(self, table: StationTable) -> None:
+    ``StationIndex(stations)`` builds an index of a list of `WeatherStation` objects (as
+    `from_stations`); ``path`` is the file the index was read from, None for the bundled one.
+    """
+
+    def __init__(self, table: StationTable | Iterable[WeatherStation], path: Path | None = None) -> None:
+        if not isinstance(table, StationTable):
+            from epcloud.weather.indexbuild import table_of_stations
+
+            table = table_of_stations(table)
         self._table = table
+        self.path = path
         self._stations: dict[int, WeatherStation] = {}
         self._ids: dict[str, int] | None = None
         self._stems: dict[str, int] | None = None
@@ -188,18 +213,93 @@ class StationIndex:
         self._radians: tuple[list[float], list[float]] | None = None
 
     @classmethod
-    def load(cls, path: str | PathLike[str] | None = None) -> StationIndex:
-        """The bundled index, or an index file written by ``scripts/build_station_index.py``."""
-        if path is None:
-            data = resources.files("epcloud").joinpath(_BUNDLED).read_bytes()
-        else:
-            data = Path(path).read_bytes()
-        return cls(StationTable.from_bytes(data))
+    def load(
+        cls, path: str | PathLike[str] | None = None, *, cache_dir: str | PathLike[str] | None = None
+    ) -> StationIndex:
+        """An index file (built by `refresh` or ``scripts/build_station_index.py``), else the index
+        `refresh` wrote into ``cache_dir`` (default: the epcloud cache's weather folder) unless the
+        bundled index was built from newer listings, else the bundled index. Reads no network.
+
+        Raises:
+            WeatherFormatError: naming the file, when an index file cannot be read.
+        """
+        from epcloud.weather.refresh import read_table, refreshed_index_path
+
+        if path is not None:
+            return cls(read_table(Path(path)), Path(path))
+        bundled = resources.files("epcloud").joinpath(_BUNDLED).read_bytes()
+        refreshed = refreshed_index_path(cache_dir)
+        if refreshed.is_file():
+            table = read_table(refreshed)
+            bundled_at = _listing_date(StationTable.read_meta(bundled))
+            if _listing_date(table.meta) >= bundled_at:
+                return cls(table, refreshed)
+            logger.info(
+                "the bundled station index (listings of %s) is newer than %s; using the bundled one",
+                bundled_at.isoformat(),
+                refreshed,
+            )
+        return cls(StationTable.from_bytes(bundled))
+
+    @classmethod
+    def from_stations(cls, stations: Iterable[WeatherStation]) -> StationIndex:
+        """An index of these stations (each `WeatherStation` is one weather file), e.g. a filtered list.
+
+        Raises:
+            ValueError: naming a station whose name, country, state, WMO number or dataset is not the one
+                its URL's file name says, or whose URL is not a ``.zip``.
+        """
+        return cls(list(stations))
+
+    @classmethod
+    def refresh(
+        cls,
+        *,
+        cache_dir: str | PathLike[str] | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+    ) -> StationIndex:
+        """Download climate.onebuilding.org's regional KML listings, rebuild the index from them and keep
+        it in ``cache_dir`` (default: the epcloud cache's weather folder), where `load` finds it. When
+        this fails, the index already in ``cache_dir`` is kept as it was.
+
+        Args:
+            base_url: a site laid out like climate.onebuilding.org (default ``$EPCLOUD_WEATHER_BASE_URL``,
+                else https://climate.onebuilding.org); the listings are its ``sources/*.kml``.
+            timeout: seconds to wait for the server, per request.
+
+        Raises:
+            WeatherDownloadError: naming the URL of a listing that cannot be downloaded.
+            WeatherFormatError: naming the URL and line of a listing that does not parse.
+        """
+        from epcloud.weather.refresh import refresh_index
+
+        table, path = refresh_index(cache_dir=cache_dir, base_url=base_url, timeout=timeout)
+        return cls(table, path)
+
+    def check_for_updates(self, *, base_url: str | None = None, timeout: float = 30.0) -> bool:
+        """Whether a listing on climate.onebuilding.org changed since this index was built: one HEAD
+        request per listing, comparing its ``Last-Modified`` with `last_modified` (a listing without a
+        recorded date counts as changed). Raises WeatherDownloadError naming the URL when the site
+        cannot be reached. ``base_url`` as for `refresh`."""
+        from epcloud.weather.refresh import listing_changes
+
+        changes = listing_changes(self.last_modified, base_url=base_url, timeout=timeout)
+        for change in changes:
+            logger.info(
+                "%s changed: indexed %s, now %s", change.url, change.indexed or "(no date)", change.current
+            )
+        return bool(changes)
 
     @property
     def built_at(self) -> str:
         """When the station listing the index was built from was compiled (ISO 8601)."""
         return str(self._table.meta.get("built_at", ""))
+
+    @property
+    def last_modified(self) -> dict[str, str]:
+        """The ``Last-Modified`` date of each listing file the index was built from (by file name)."""
+        return dict(self._table.meta.get("last_modified", {}))
 
     def __len__(self) -> int:
         return self._table.location_count
@@ -387,7 +487,8 @@ class StationIndex:
             country, state, name, station_id = (t.strings[c][location] for c in LOCATION_STRINGS)
             prefix = file_prefix(country, state, name, station_id)
         folder = t.tables["dirs"][t.arrays["dir"][entry]]
-        base = str(t.meta.get("base_url", ONEBUILDING_URL))
+        base = "" if "://" in folder else str(t.meta.get("base_url", ONEBUILDING_URL))
+        design_wmo = t.strings["design_wmo"][entry]
         station = WeatherStation(
             name=name,
             country=country,
@@ -405,6 +506,7 @@ class StationIndex:
             cooling_design_db_c=t.value("cool", entry),
             hdd18=t.arrays["hdd"][entry],
             cdd10=t.arrays["cdd"][entry],
+            design_conditions_source_wmo=design_wmo or None,
         )
         self._stations[entry] = station
         return station
@@ -469,3 +571,21 @@ class StationIndex:
         s = self._table.strings
         country, state = s["country"][location], s["state"][location]
         return state.lower(), self._table.names["states"].get(f"{country}/{state}", "").lower()
+
+
+def _listing_date(meta: dict[str, Any]) -> datetime:
+    """How current an index is: its newest listing's Last-Modified date, else when it was built."""
+    dates = []
+    for text in dict(meta.get("last_modified", {})).values():
+        try:
+            date = parsedate_to_datetime(str(text))
+        except (TypeError, ValueError):
+            continue
+        dates.append(date if date.tzinfo else date.replace(tzinfo=timezone.utc))
+    if dates:
+        return max(dates)
+    try:
+        built = datetime.fromisoformat(str(meta.get("built_at", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return built if built.tzinfo else built.replace(tzinfo=timezone.utc)
