@@ -226,6 +226,9 @@ def run_step(step: str, url: str, jobs: int, env: dict[str, str]) -> dict[str, A
     row["process_s"] = round(time.perf_counter() - start, 2)
     row["peak_mb"] = round(usage.ru_maxrss / 1024)  # kilobytes on Linux
     row["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
+    row["load"] = round(
+        os.getloadavg()[0], 1
+    )  # 1-minute load average as the step ends: how shared the cores were
     return row
 
 

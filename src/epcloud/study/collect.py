@@ -69,7 +69,7 @@ MISSING_COLUMN = "missing_variables"
 ALWAYS_VALUES = (BUILDING_AREA, TOTAL_SITE_ENERGY)
 _SERIES_COLUMNS = ("job_id", "variable_name", "key", "units", "frequency", "timestamp", "value")
 _READ_THREADS = 32
-_WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
+_WINDOW = 16  # shards read at once: memory holds at most this many shards' series
 _LIST_PAGE = 1000  # keys in one page of an S3 listing
 _STATE_FORMAT = 1
 T = TypeVar("T")
@@ -409,8 +409,9 @@ def collect_study(
                     _flush_shard(fs, current, buffer, series_vars, dropped(current))
                     buffer = _SeriesBuffer(wanted)
                 current = entry.shard
-                summaries[entry.id] = summary
                 buffer.add(entry.id, summary)
+                summary.pop("series", None)  # flushed with its shard: only the table's cells are kept
+                summaries[entry.id] = summary
                 if summary.get("missing_variables"):
                     log.warning(
                         "job %s (%s): EnergyPlus did not report the requested %s",
