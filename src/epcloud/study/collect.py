@@ -393,7 +393,7 @@ def collect_study(
         for entry in entries:
             if entry.id in done and previous.get(entry.id) == done[entry.id] and entry.id in position:
                 kept[entry.id] = position[entry.id]
-    summaries: dict[str, dict[str, Any]] = {}
+    summaries: dict[str, _Cells] = {}
 
     groups: dict[int, list[JobEntry]] = {}
     for entry in changed:
@@ -416,8 +416,7 @@ def collect_study(
                     buffer = _SeriesBuffer(wanted)
                 current = entry.shard
                 buffer.add(entry.id, summary)
-                summary.pop("series", None)  # flushed with its shard: only the table's cells are kept
-                summaries[entry.id] = summary
+                summaries[entry.id] = _table_cells(summary)
                 if summary.get("missing_variables"):
                     log.warning(
                         "job %s (%s): EnergyPlus did not report the requested %s",
@@ -461,9 +460,25 @@ def _dropped(
     }
 
 
+_Cells = tuple[tuple[Any, ...], dict[str, Any], "str | None"]
+"""What the jobs table keeps of a summary: its `JOB_COLUMNS` cells, its values, its missing variables."""
+
+
+def _table_cells(summary: dict[str, Any]) -> _Cells:
+    """The table's cells of a summary, without its series. Tuples and a dict of numbers, which Python's
+    cyclic GC stops tracking: holding 100,000 summaries (dicts holding lists) instead doubled the time
+    its full collections took."""
+    missing = summary.get("missing_variables")
+    return (
+        tuple(map(summary.get, JOB_COLUMNS[4:])),
+        summary["values"],
+        ", ".join(missing) if missing else None,
+    )
+
+
 def _jobs_frame(
     entries: Sequence[JobEntry],
-    summaries: dict[str, dict[str, Any]],
+    summaries: dict[str, _Cells],
     old: pa.Table | None,
     kept: dict[str, int],
     params: list[str],
@@ -496,9 +511,9 @@ def _jobs_frame(
     for name in params:  # typed: pandas infers Float64 / Int64 / string / boolean from the values
         columns[_param_column(name)] = pd.array([e.parameters.get(name) for e in ordered])
     nan = float("nan")
-    # Read row by row (one pass over each summary), then split into columns: a pass over 100,000
-    # summaries per column costs several times more.
-    new_cells = list(zip(*(tuple(map(summary.get, JOB_COLUMNS[4:])) for summary in new), strict=True))
+    # Cells read row by row (one pass over each summary), then split into columns: a pass over
+    # 100,000 summaries per column costs several times more.
+    new_cells = list(zip(*(cells for cells, _, _ in new), strict=True))
     for k, name in enumerate(JOB_COLUMNS[4:]):
         cells: list[Any] = [None] * len(ordered)
         if name == "status":
@@ -517,9 +532,9 @@ def _jobs_frame(
     if MISSING_COLUMN in old_names:
         for i, cell in zip(kept_at, old_cells(MISSING_COLUMN), strict=True):
             missing[i] = cell
-    for i, summary in zip(new_at, new, strict=True):
-        if summary.get("missing_variables"):
-            missing[i] = ", ".join(summary["missing_variables"])
+    for i, (_, _, noted) in zip(new_at, new, strict=True):
+        if noted:
+            missing[i] = noted
     if any(missing):
         columns[MISSING_COLUMN] = pd.array(missing, dtype="string")
 
@@ -527,8 +542,8 @@ def _jobs_frame(
     # has a number in, and the columns every summary has (they keep their place even when all null).
     fixed = set(columns) | set(JOB_COLUMNS) | {MISSING_COLUMN}
     value_names = set(ALWAYS_VALUES)
-    for summary in new:
-        value_names.update(summary["values"])
+    for _, found, _ in new:
+        value_names.update(found)
     old_values: dict[str, Any] = {}
     for name in old_names - fixed:
         assert old is not None
@@ -541,7 +556,7 @@ def _jobs_frame(
     kept_index = np.asarray(kept_at, dtype=np.int64)
     new_index = np.asarray(new_at, dtype=np.int64)
     # None (a value a job lacks, or null) becomes NaN
-    new_values = np.array([list(map(s["values"].get, names)) for s in new], dtype="float64")
+    new_values = np.array([list(map(found.get, names)) for _, found, _ in new], dtype="float64")
     for k, name in enumerate(names):
         values = np.full(len(ordered), nan)
         if name in old_values:
