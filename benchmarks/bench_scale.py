@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import json
 import os
 import resource
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -156,28 +158,24 @@ def step_create(url: str, jobs: int) -> dict[str, Any]:
     }
 
 
-def _requests(fs: Any) -> dict[str, int]:
-    """Counts of the HTTP requests an S3 store sends from now on, by operation (empty for a local store)."""
-    counts: dict[str, int] = {}
-    client = getattr(fs, "client", None)
-    if client is not None:
+def _requests(fs: Any) -> Any:
+    """Counts of the HTTP requests an S3 store sends inside the block, by operation (every client the
+    store builds; nothing for a local store)."""
+    if getattr(fs, "client", None) is None:
+        return contextlib.nullcontext(Counter())
+    from fixtures_s3 import count_requests
 
-        def count(event_name: str, **_: Any) -> None:
-            op = event_name.rsplit(".", 1)[-1]
-            counts[op] = counts.get(op, 0) + 1
-
-        client.meta.events.register("before-send.s3", count)
-    return counts
+    return count_requests(fs)
 
 
 def step_status(url: str) -> dict[str, Any]:
     from epcloud import Study
 
     fs = open_store(url)
-    requests = _requests(fs)
     start = time.perf_counter()
-    status = Study.open(fs).status()
-    return {"seconds": round(time.perf_counter() - start, 2), **status.to_dict(), "requests": requests}
+    with _requests(fs) as requests:
+        status = Study.open(fs).status()
+    return {"seconds": round(time.perf_counter() - start, 2), **status.to_dict(), "requests": dict(requests)}
 
 
 def step_collect(url: str, full: bool) -> dict[str, Any]:
@@ -187,15 +185,15 @@ def step_collect(url: str, full: bool) -> dict[str, Any]:
     from epcloud import Study
 
     fs = open_store(url)
-    requests = _requests(fs)
     start = time.perf_counter()
-    tables = Study.open(fs).collect(full=full)
+    with _requests(fs) as requests:
+        tables = Study.open(fs).collect(full=full)
     return {
         "seconds": round(time.perf_counter() - start, 2),
         "rows": len(tables.jobs),
         "columns": len(tables.jobs.columns),
         "read": tables.read,
-        "requests": requests,
+        "requests": dict(requests),
     }
 
 
@@ -226,6 +224,9 @@ def run_step(step: str, url: str, jobs: int, env: dict[str, str]) -> dict[str, A
     row["process_s"] = round(time.perf_counter() - start, 2)
     row["peak_mb"] = round(usage.ru_maxrss / 1024)  # kilobytes on Linux
     row["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
+    row["load"] = round(
+        os.getloadavg()[0], 1
+    )  # 1-minute load average as the step ends: how shared the cores were
     return row
 
 

@@ -6,17 +6,19 @@ import logging
 import os
 import shutil
 import threading
+from operator import attrgetter
 from pathlib import Path
 from stat import S_ISREG
 
 from epcloud.errors import StorageNotFoundError, StoragePathError, StoragePreconditionError
 from epcloud.storage.base import FileInfo, FileSystem, FileSystemBase, LocalPath
 from epcloud.storage.localio import TMP_SUFFIX, os_errors_translated, temporary_beside, write_atomically
-from epcloud.storage.paths import StorePath, join_path, normalize_path
+from epcloud.storage.paths import StorePath, normalize_path
 from epcloud.storage.threaded import ThreadedAsyncFileSystem
 
 logger = logging.getLogger(__name__)
 
+_by_path = attrgetter("path")
 _replace_lock = threading.Lock()
 """Serialises `if_match` replacements in this process (the check and the rename)."""
 
@@ -141,20 +143,38 @@ class LocalFileSystem(FileSystemBase):
             target.unlink(missing_ok=True)
 
     def list_files(self, path: StorePath = "") -> list[FileInfo]:
-        """Every file below the folder `path`, recursively, sorted by path."""
+        """Every file below the folder `path`, recursively, sorted by path.
+
+        An absent folder lists as empty, as does a folder or file removed while it is listed;
+        symbolic links to folders are not followed. One `os.scandir` per folder and string paths
+        throughout: a study's done index is 100,000 files.
+        """
         top = self._resolve(path, folder=True)
         base = self._folder(path)
         found: list[FileInfo] = []
+        pending = [(os.fspath(top), base if not base or base.endswith("/") else f"{base}/")]
         with os_errors_translated("list", top):
-            for folder, _dirs, names in os.walk(top):
-                for name in names:
-                    if name.endswith(TMP_SUFFIX):
-                        continue
-                    full = Path(folder, name)
-                    status = full.stat()
-                    rel = full.relative_to(top).as_posix()
-                    found.append(FileInfo(join_path(base, rel), status.st_size, None, status.st_mtime))
-        return sorted(found, key=lambda info: info.path)
+            while pending:
+                folder, head = pending.pop()
+                try:
+                    scan = os.scandir(folder)
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                with scan:
+                    for item in scan:
+                        try:
+                            if item.is_dir():
+                                if not item.is_symlink():
+                                    pending.append((item.path, f"{head}{item.name}/"))
+                                continue
+                            if item.name.endswith(TMP_SUFFIX):
+                                continue
+                            status = item.stat()
+                        except FileNotFoundError:
+                            continue
+                        found.append(FileInfo(head + item.name, status.st_size, None, status.st_mtime))
+        found.sort(key=_by_path)
+        return found
 
     def upload_file(self, local_path: LocalPath, path: StorePath) -> None:
         """Copy a local file into the store at `path`, atomically."""

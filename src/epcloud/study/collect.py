@@ -20,15 +20,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from epcloud.errors import StorageError, StorageNotFoundError, StudyVariableError
+from epcloud.errors import CorruptResultError, StorageError, StorageNotFoundError, StudyVariableError
 from epcloud.study import layout
 from epcloud.study.summary import (
     BUILDING_AREA,
     TOTAL_SITE_ENERGY,
     check_summary,
-    encode_summary,
     parse_summary,
-    summary_token,
 )
 
 if TYPE_CHECKING:
@@ -71,8 +69,9 @@ MISSING_COLUMN = "missing_variables"
 ALWAYS_VALUES = (BUILDING_AREA, TOTAL_SITE_ENERGY)
 _SERIES_COLUMNS = ("job_id", "variable_name", "key", "units", "frequency", "timestamp", "value")
 _READ_THREADS = 32
-_WINDOW = 16  # shards read at once: memory holds at most this many shards' summaries
+_WINDOW = 16  # shards read at once: memory holds at most this many shards' series
 _LIST_PAGE = 1000  # keys in one page of an S3 listing
+_SEQUENTIAL_PAGES = 20  # the most pages listed one after the other (a round trip each)
 _STATE_FORMAT = 1
 T = TypeVar("T")
 R = TypeVar("R")
@@ -117,11 +116,16 @@ def _bounded_map(pool: cf.Executor, fn: Callable[[T], R], items: Iterable[T], wi
 
 
 def _done_listings(fs: FileSystem, shard_count: int, job_count: int) -> list[list[FileInfo]]:
-    """The done index: in one paginated listing when it is a few pages (fewer requests, about as fast),
-    else one listing per shard, in parallel (the pages of one listing come one after the other)."""
+    """The done index: in one paginated listing while that is at most twice the round trips of one
+    listing per shard in parallel (and at most `_SEQUENTIAL_PAGES` pages), else one listing per shard.
+
+    One listing sends a page of 1,000 keys per request, a request per shard sends 50: 20 times fewer
+    requests, each costing the client CPU to send and the server a lookup (a server that scans its
+    whole index per LIST, as moto does, answers 10 pages far sooner than 200 LISTs).
+    """
     pages = -(-job_count // _LIST_PAGE)
     rounds = -(-shard_count // _READ_THREADS)
-    if pages <= rounds + 1:
+    if pages <= max(2 * rounds, 2) and pages <= _SEQUENTIAL_PAGES:
         return [fs.list_files(layout.DONE)]
     folders = [f"{layout.DONE}/shard-{shard:05d}" for shard in range(shard_count)]
     with cf.ThreadPoolExecutor(max_workers=min(_READ_THREADS, shard_count)) as pool:
@@ -153,18 +157,32 @@ def _digests(fs: FileSystem) -> dict[int, list[str]]:
 
 
 def _digest_summaries(fs: FileSystem, paths: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Summaries of a shard's digests by (job, token); a digest that cannot be read is only skipped."""
+    """Summaries of a shard's digests by (job, token); a digest that cannot be read is only skipped.
+
+    An entry is taken at its word (its token is the one its worker computed for that summary, and the
+    token is then matched against the done index): re-encoding every summary to hash it again cost
+    more than reading it. An entry that names another job, or is not a summary, is not used.
+    """
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for path in paths:
         try:
             jobs = json.loads(fs.read_bytes(path))["jobs"]
             for job, item in jobs.items():
-                if summary_token(encode_summary(item["summary"])) == item["token"]:
-                    found[(job, item["token"])] = item["summary"]
+                summary, token = item["summary"], item["token"]
+                if isinstance(summary, dict) and isinstance(token, str) and summary.get("id", job) == job:
+                    found[(job, token)] = summary
         except (StorageError, ValueError, KeyError, TypeError, AttributeError) as exc:
             # a cut or refused read included: its jobs' done-index objects are read instead
             log.warning("skipping digest %s (its jobs are read one by one): %s", fs.url(path), exc)
     return found
+
+
+def _checked(fs: FileSystem, summary: dict[str, Any], path: str) -> dict[str, Any]:
+    """`check_summary`, naming the store URL of ``path`` only when it fails (a URL per job is costly)."""
+    try:
+        return check_summary(summary, path)
+    except CorruptResultError:
+        return check_summary(summary, fs.url(path))
 
 
 def _shard_reader(
@@ -186,8 +204,11 @@ def _shard_reader(
                 fetched = dict(zip((e.id for e in missing), pool.map(fetch, missing), strict=True))
         out = []
         for entry in jobs:
-            summary = fetched.get(entry.id) or known[(entry.id, done[entry.id][0])]
-            out.append((entry, check_summary(summary, fs.url(done[entry.id][1]))))
+            token, path = done[entry.id]
+            summary = fetched.get(entry.id)
+            out.append(
+                (entry, summary if summary is not None else _checked(fs, known[(entry.id, token)], path))
+            )
         return out
 
     return read
@@ -241,14 +262,6 @@ def parameter_column(name: str) -> str:
 
 
 _param_column = parameter_column
-
-
-def _summary_row(summary: dict[str, Any]) -> dict[str, Any]:
-    row = {name: summary.get(name) for name in JOB_COLUMNS[4:]}
-    row.update(summary["values"])
-    if summary.get("missing_variables"):
-        row[MISSING_COLUMN] = ", ".join(summary["missing_variables"])
-    return row
 
 
 class _SeriesBuffer:
@@ -362,11 +375,9 @@ def collect_study(
     old_jobs = _read_parquet(fs, layout.JOBS_TABLE) if previous else None
     if old_jobs is None:
         previous = {}
-    old_rows = {} if old_jobs is None else {r["job_id"]: r for r in old_jobs.to_pylist()}
     series_vars = _variables_of(info, variables)
     wanted = {v.lower() for v in series_vars}
     param_names = sorted({name for entry in entries for name in entry.parameters})
-    fixed = {"job_id", "index", "shard", "label", *(_param_column(n) for n in param_names)}
 
     changed = [e for e in entries if e.id in done and previous.get(e.id) != done[e.id]]
     changed.sort(key=lambda e: (e.shard, e.index))
@@ -375,18 +386,14 @@ def collect_study(
     }
     if not previous:  # a first or full collect rewrites every partition
         touched_shards = set(range(info.shard_count))
-    rows: dict[str, dict[str, Any]] = {}
-    # The old table's columns split once: job columns are kept as they are, a value cell only when set.
-    old_columns = [] if old_jobs is None else [c for c in old_jobs.column_names if c not in fixed]
-    job_cols = [c for c in old_columns if c in JOB_COLUMNS]
-    value_cols = [c for c in old_columns if c not in JOB_COLUMNS]
-    for entry in entries:
-        if entry.id in done and entry.id in previous and previous[entry.id] == done[entry.id]:
-            kept = old_rows.get(entry.id)
-            if kept is not None:
-                row = {c: kept[c] for c in job_cols}
-                row.update((c, v) for c in value_cols if (v := kept[c]) is not None and v == v)  # not NaN
-                rows[entry.id] = row
+    # The rows of the old table kept as they are (their summary is unchanged), by position in it.
+    kept: dict[str, int] = {}
+    if old_jobs is not None:
+        position = {job: i for i, job in enumerate(old_jobs.column("job_id").to_pylist())}
+        for entry in entries:
+            if entry.id in done and previous.get(entry.id) == done[entry.id] and entry.id in position:
+                kept[entry.id] = position[entry.id]
+    summaries: dict[str, _Cells] = {}
 
     groups: dict[int, list[JobEntry]] = {}
     for entry in changed:
@@ -408,8 +415,8 @@ def collect_study(
                     _flush_shard(fs, current, buffer, series_vars, dropped(current))
                     buffer = _SeriesBuffer(wanted)
                 current = entry.shard
-                rows[entry.id] = _summary_row(summary)
                 buffer.add(entry.id, summary)
+                summaries[entry.id] = _table_cells(summary)
                 if summary.get("missing_variables"):
                     log.warning(
                         "job %s (%s): EnergyPlus did not report the requested %s",
@@ -426,7 +433,7 @@ def collect_study(
         _write_series_metadata(fs)
     for path in legacy:  # their rows are in the new partitions now
         fs.remove(path)
-    table = _jobs_frame(entries, rows, param_names)
+    table = _jobs_frame(entries, summaries, old_jobs, kept, param_names)
     sink = io.BytesIO()
     table.to_parquet(sink, index=False)
     fs.write_bytes(layout.JOBS_TABLE, sink.getvalue())
@@ -453,19 +460,48 @@ def _dropped(
     }
 
 
+_Cells = tuple[tuple[Any, ...], dict[str, Any], "str | None"]
+"""What the jobs table keeps of a summary: its `JOB_COLUMNS` cells, its values, its missing variables."""
+
+
+def _table_cells(summary: dict[str, Any]) -> _Cells:
+    """The table's cells of a summary, without its series. Tuples and a dict of numbers, which Python's
+    cyclic GC stops tracking: holding 100,000 summaries (dicts holding lists) instead doubled the time
+    its full collections took."""
+    missing = summary.get("missing_variables")
+    return (
+        tuple(map(summary.get, JOB_COLUMNS[4:])),
+        summary["values"],
+        ", ".join(missing) if missing else None,
+    )
+
+
 def _jobs_frame(
-    entries: Sequence[JobEntry], rows: dict[str, dict[str, Any]], params: list[str]
+    entries: Sequence[JobEntry],
+    summaries: dict[str, _Cells],
+    old: pa.Table | None,
+    kept: dict[str, int],
+    params: list[str],
 ) -> pd.DataFrame:
+    """One row per job, built a column at a time: the summaries just read, the rows ``kept`` from the
+    ``old`` table (by position), and pending rows for the rest."""
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     ordered = sorted(entries, key=lambda e: e.index)
-    records = [rows.get(entry.id) for entry in ordered]
-    # The columns every summary has keep their place even when all null (a design-day study's energy).
-    value_columns = sorted(
-        set().union(ALWAYS_VALUES, *(found for found in records if found))
-        - set(JOB_COLUMNS)
-        - {MISSING_COLUMN}
-    )
+    new_at = [i for i, e in enumerate(ordered) if e.id in summaries]
+    new = [summaries[ordered[i].id] for i in new_at]
+    kept_pairs = [(i, kept[e.id]) for i, e in enumerate(ordered) if e.id in kept]
+    kept_at = [i for i, _ in kept_pairs]
+    kept_rows = pa.array([j for _, j in kept_pairs], type=pa.int64())
+    old_names = set(old.column_names) if old is not None and kept_pairs else set()
+
+    def old_cells(name: str) -> list[Any]:
+        assert old is not None
+        cells: list[Any] = old.column(name).take(kept_rows).to_pylist()
+        return cells
+
     columns: dict[str, Any] = {
         "job_id": [e.id for e in ordered],
         "index": [e.index for e in ordered],
@@ -475,21 +511,60 @@ def _jobs_frame(
     for name in params:  # typed: pandas infers Float64 / Int64 / string / boolean from the values
         columns[_param_column(name)] = pd.array([e.parameters.get(name) for e in ordered])
     nan = float("nan")
-    for name in JOB_COLUMNS[4:]:
-        default = "pending" if name == "status" else None
-        cells = [found.get(name) if found else default for found in records]
+    # Cells read row by row (one pass over each summary), then split into columns: a pass over
+    # 100,000 summaries per column costs several times more.
+    new_cells = list(zip(*(cells for cells, _, _ in new), strict=True))
+    for k, name in enumerate(JOB_COLUMNS[4:]):
+        cells: list[Any] = [None] * len(ordered)
+        if name == "status":
+            cells = ["pending"] * len(ordered)
+        if name in old_names:
+            for i, cell in zip(kept_at, old_cells(name), strict=True):
+                cells[i] = cell
+        if new:
+            for i, cell in zip(new_at, new_cells[k], strict=True):
+                cells[i] = cell
         kind: Any = "float64" if name == "runtime_seconds" else _COLUMN_TYPES[name]  # a pandas dtype name
-        typed = [nan if c is None and kind == "float64" else c for c in cells]
-        columns[name] = pd.array(typed, dtype=kind)
-    if any(found and found.get(MISSING_COLUMN) for found in records):
-        missing = [found.get(MISSING_COLUMN) if found else None for found in records]
+        if kind == "float64":
+            cells = [nan if c is None else c for c in cells]
+        columns[name] = pd.array(cells, dtype=kind)
+    missing: list[Any] = [None] * len(ordered)
+    if MISSING_COLUMN in old_names:
+        for i, cell in zip(kept_at, old_cells(MISSING_COLUMN), strict=True):
+            missing[i] = cell
+    for i, (_, _, noted) in zip(new_at, new, strict=True):
+        if noted:
+            missing[i] = noted
+    if any(missing):
         columns[MISSING_COLUMN] = pd.array(missing, dtype="string")
-    fixed: pd.DataFrame = pd.DataFrame(columns)
-    if not value_columns:
-        return fixed
-    # pandas reads the list of dicts in compiled code; None (a value a job lacks) becomes NaN.
-    values = pd.DataFrame([found or {} for found in records], columns=value_columns).astype("float64")
-    table: pd.DataFrame = pd.concat([fixed, values], axis=1)
+
+    # Value columns: every name a summary read has (a null value too), every old column a kept row
+    # has a number in, and the columns every summary has (they keep their place even when all null).
+    fixed = set(columns) | set(JOB_COLUMNS) | {MISSING_COLUMN}
+    value_names = set(ALWAYS_VALUES)
+    for _, found, _ in new:
+        value_names.update(found)
+    old_values: dict[str, Any] = {}
+    for name in old_names - fixed:
+        assert old is not None
+        taken = old.column(name).take(kept_rows).cast(pa.float64())
+        numbers = np.asarray(taken.to_numpy(zero_copy_only=False), dtype="float64")
+        if not np.isnan(numbers).all():
+            old_values[name] = numbers
+            value_names.add(name)
+    names = sorted(value_names - fixed)
+    kept_index = np.asarray(kept_at, dtype=np.int64)
+    new_index = np.asarray(new_at, dtype=np.int64)
+    # None (a value a job lacks, or null) becomes NaN
+    new_values = np.array([list(map(found.get, names)) for _, found, _ in new], dtype="float64")
+    for k, name in enumerate(names):
+        values = np.full(len(ordered), nan)
+        if name in old_values:
+            values[kept_index] = old_values[name]
+        if new:
+            values[new_index] = new_values[:, k]
+        columns[name] = values
+    table: pd.DataFrame = pd.DataFrame(columns)
     return table
 
 

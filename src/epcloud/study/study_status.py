@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -60,42 +61,69 @@ class StudyStatus:
         return self.count("running") + self.count("pending") == 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, **{state: self.count(state) for state in JOB_STATES}}
+        counts = Counter(self.states.values())
+        return {"total": self.total, **{state: counts[state] for state in JOB_STATES}}
 
 
 def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None = None) -> StudyStatus:
     """The state of each job from one listing of the done index and one of leases; only leases not
     renewed lately are read, to tell a slow heartbeat from a dead worker."""
-    done: dict[str, list[FileInfo]] = {}
+    done_keys: dict[str, list[str]] = {}
+    newest: dict[str, tuple[float, str]] = {}  # job -> (mtime, status) of its newest done key
     for info in fs.list_files(layout.DONE):
         parts = layout.split_done_path(info.path)
-        if parts is not None:
-            done.setdefault(parts[1], []).append(info)
+        if parts is None:
+            continue
+        job, mtime = parts[1], info.mtime or 0.0
+        keys = done_keys.get(job)
+        if keys is None:
+            done_keys[job] = [info.path]
+            newest[job] = (mtime, parts[2])
+        else:  # a leftover key of an older attempt: the newest wins (the last listed, on a tie)
+            keys.append(info.path)
+            if mtime >= newest[job][0]:
+                newest[job] = (mtime, parts[2])
     leases = {info.path: info for info in fs.list_files(layout.LEASES)}
-    now = time.time() if now is None else now
-    fresh = heartbeat_seconds() * STALE_BEATS
+    held = {} if not leases else _live_leases(fs, entries, leases, time.time() if now is None else now)
     states: dict[str, str] = {}
     stale: list[str] = []
-    leased: set[str] = set()
     for entry in entries:
-        keys = sorted(done.get(entry.id, []), key=lambda info: info.mtime or 0.0)
-        lease = leases.get(layout.lease_path(entry.id))
-        alive = lease is not None and _alive(fs, lease, now, fresh)
-        if alive:
-            leased.add(entry.id)
-        if keys:
-            parts = layout.split_done_path(keys[-1].path)
-            states[entry.id] = parts[2] if parts else "failed"
-        elif alive:
-            states[entry.id] = "running"
+        job = entry.id
+        found = newest.get(job)
+        if found is not None:
+            states[job] = found[1]
+        elif held.get(job):
+            states[job] = "running"
         else:
-            states[entry.id] = "pending"
-            if lease is not None:
-                stale.append(entry.id)
-    done_keys = {job: [info.path for info in infos] for job, infos in done.items()}
+            states[job] = "pending"
+            if job in held:
+                stale.append(job)
+    leased = {job for job, alive in held.items() if alive}
     noted = {info.path.rsplit("/", 1)[-1].removesuffix(".json") for info in fs.list_files(_NOTES)}
     missing = sorted(job for job in noted if job in states)
     return StudyStatus(states, done_keys, sorted(stale), leased, missing)
+
+
+def _live_leases(
+    fs: FileSystem, entries: Sequence[JobEntry], leases: dict[str, FileInfo], now: float
+) -> dict[str, bool]:
+    """Whether each leased job's lease is alive, by job; the leases not renewed lately are read (in
+    parallel: after a crash of many workers there are many)."""
+    fresh = heartbeat_seconds() * STALE_BEATS
+    held: dict[str, bool] = {}
+    old: dict[str, FileInfo] = {}
+    for entry in entries:
+        lease = leases.get(layout.lease_path(entry.id))
+        if lease is None:
+            continue
+        if lease.mtime is not None and lease.mtime + fresh > now:
+            held[entry.id] = True
+        else:
+            old[entry.id] = lease
+    if old:
+        with ThreadPoolExecutor(max_workers=min(16, len(old)), thread_name_prefix="epcloud-lease") as pool:
+            held.update(zip(old, pool.map(lambda lease: _alive(fs, lease), old.values()), strict=True))
+    return held
 
 
 _NOTES = layout.missing_variables_note("x").rsplit("/", 1)[0]
@@ -112,10 +140,8 @@ def missing_note(fs: FileSystem, job: str) -> dict[str, Any] | None:
     return note
 
 
-def _alive(fs: FileSystem, lease: FileInfo, now: float, fresh: float) -> bool:
-    """A lease renewed within ``fresh`` seconds is alive; an older one says itself when it expires."""
-    if lease.mtime is not None and lease.mtime + fresh > now:
-        return True
+def _alive(fs: FileSystem, lease: FileInfo) -> bool:
+    """Whether a lease not renewed lately is still alive: it says itself when it expires."""
     try:
         return not lease_is_stale(fs.read_bytes(lease.path))
     except StorageNotFoundError:
