@@ -1,4 +1,4 @@
-"""`epcloud worker` runs its engines on the fork server where it can, unless EPCLOUD_ENGINE says no."""
+"""A study runs its engines on the fork server where it can, unless EPCLOUD_ENGINE says no."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from study_helpers import shoebox_jobs, start_worker, sweep
 
 from epcloud import Study
-from epcloud.cli.study import _study_engine
 from epcloud.engine import default_energyplus
 from epcloud.run.forkserver import fork_supported
+from epcloud.study.attempt import study_engine_env
 
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux" or not fork_supported(default_energyplus().executable),
@@ -20,16 +20,29 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_the_worker_default_is_the_fork_server_and_an_explicit_choice_wins(
+def test_the_study_default_is_the_fork_server_and_an_explicit_choice_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("EPCLOUD_ENGINE", raising=False)
-    with _study_engine():
-        assert os.environ["EPCLOUD_ENGINE"] == "fork"
-    assert "EPCLOUD_ENGINE" not in os.environ  # nothing leaks past the command
+    assert study_engine_env(None) == {"EPCLOUD_ENGINE": "fork"}
+    assert "EPCLOUD_ENGINE" not in os.environ  # only the engines' environment carries it
     monkeypatch.setenv("EPCLOUD_ENGINE", "cli")
-    with _study_engine():
-        assert os.environ["EPCLOUD_ENGINE"] == "cli"
+    assert study_engine_env(None) == {}
+
+
+def test_study_run_in_process_uses_the_fork_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("EPCLOUD_ENGINE", raising=False)
+    monkeypatch.setenv("EPCLOUD_CACHE_DIR", str(tmp_path / "cache"))
+    from epcloud.run import forkserver
+
+    forkserver.shutdown_fork_servers()  # a server another test started would not log again
+    study = Study.create(tmp_path / "st", shoebox_jobs(sweep(2), None))
+    with caplog.at_level("INFO", logger="epcloud.run.forkserver"):
+        assert study.run(max_workers=1).succeeded == 2
+    assert "fork server" in caplog.text
+    assert "EPCLOUD_ENGINE" not in os.environ
 
 
 @pytest.mark.parametrize("engine", ["", "cli"])

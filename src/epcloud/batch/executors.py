@@ -51,8 +51,12 @@ def run_job(
     energyplus: EngineInput,
     on_line: Callable[[str], None] | None = None,
     running: RunningProcesses | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> JobResult:
-    """Run one job; anything it raises becomes a `JobFailure`, so one job never stops the others."""
+    """Run one job; anything it raises becomes a `JobFailure`, so one job never stops the others.
+
+    ``env`` adds engine environment variables to the thread limits (a study's engine backend).
+    """
     try:
         return run_simulation(
             job.model,
@@ -63,7 +67,7 @@ def run_job(
             energyplus=energyplus,
             cache=cache,
             on_line=on_line,
-            env=THREAD_LIMITS,
+            env={**THREAD_LIMITS, **env} if env else THREAD_LIMITS,
             running=running,
         )
     except Exception as exc:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +312,6 @@ def _create(args: argparse.Namespace) -> int:
 
 def _working(what: str, quiet: bool) -> Any:
     """A spinner saying what is being done (on a terminal's stderr; nothing with --json or when piped)."""
-    import contextlib
 
     from epcloud.cli.output import err
 
@@ -353,37 +350,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if report.failed == 0 else 1
 
 
-@contextlib.contextmanager
-def _study_engine() -> Iterator[None]:
-    """A worker runs its engines on the fork server where the engine allows it (Linux, with its
-    library), unless ``EPCLOUD_ENGINE`` says otherwise: the same outputs as the executable's, for less
-    CPU per run (benchmarks/RESULTS.md, bench_engine.py)."""
-    if os.environ.get("EPCLOUD_ENGINE", "").strip() or not _fork_supported():
-        yield
-        return
-    os.environ["EPCLOUD_ENGINE"] = "fork"
-    try:
-        yield
-    finally:
-        os.environ.pop("EPCLOUD_ENGINE", None)
-
-
-def _fork_supported() -> bool:
-    from epcloud.engine import default_energyplus
-    from epcloud.errors import EnergyPlusNotFoundError
-    from epcloud.run.forkserver import fork_supported
-
-    try:
-        return fork_supported(default_energyplus().executable)
-    except EnergyPlusNotFoundError:  # the first job reports it, in the run's own words
-        return False
-
-
 def _worker(args: argparse.Namespace) -> int:
     from epcloud.study.worker import stop_on_signals
 
     study = Study.open(args.store)
-    with stop_on_signals() as stop, _study_engine():
+    with stop_on_signals() as stop:
         try:
             report = study.run_shard(
                 args.index,

@@ -123,9 +123,11 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return preexec
 
 
-def engine_backend(engine: str | None = None) -> str:
-    """The launch backend: ``engine`` if given, else ``EPCLOUD_ENGINE``, else "cli"."""
-    name = (engine if engine is not None else os.environ.get("EPCLOUD_ENGINE", "") or "cli").strip().lower()
+def engine_backend(engine: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The launch backend: ``engine`` if given, else ``EPCLOUD_ENGINE`` of the engine's environment
+    ``env`` (default: this process's), else "cli"."""
+    chosen = (env if env is not None else os.environ).get("EPCLOUD_ENGINE", "")
+    name = (engine if engine is not None else chosen or "cli").strip().lower()
     if name not in ENGINE_BACKENDS:
         source = f"engine={engine!r}" if engine is not None else f"EPCLOUD_ENGINE={name!r}"
         choices = ", ".join(ENGINE_BACKENDS)
@@ -184,8 +186,9 @@ def run_process(
     ``running`` registers the process while it runs, so a batch can kill it from another thread.
     ``engine`` picks the launch backend (see `engine_backend`).
     """
+    backend = engine_backend(engine, env)
     env = engine_env(env)
-    if engine_backend(engine) == "fork":
+    if backend == "fork":
         from epcloud.run.forkserver import run_forked
 
         return run_forked(cmd, cwd=cwd, timeout=timeout, env=env, on_line=on_line, running=running)
@@ -262,8 +265,9 @@ async def async_run_process(
     engine: str | None = None,
 ) -> ProcessOutcome:
     """The coroutine twin of `run_process`; cancelling it kills the process group."""
+    backend = engine_backend(engine, env)
     env = engine_env(env)
-    if engine_backend(engine) == "fork":
+    if backend == "fork":
         from epcloud.run.forkserver import async_run_forked
 
         return await async_run_forked(cmd, cwd=cwd, timeout=timeout, env=env, on_line=on_line)

@@ -115,32 +115,28 @@ def upload_outputs(
     output_prefix: str,
     max_workers: int = 8,
     pool: Executor | None = None,
-    status_with_rest: bool = False,
 ) -> list[str]:
     """Upload the chosen outputs in parallel, then the status file: its presence means "complete".
 
-    Args:
-        pool: the threads to send on (a worker's one pool); else a pool of ``max_workers`` for this call.
-        status_with_rest: send the status file with the others, where something else commits the
-            run (a study's done-marker, written after this returns).
+    ``pool`` is the threads to send on (a worker's one pool); else a pool of ``max_workers`` for this call.
     """
     files, has_status = _plan(run_dir, policy, output_prefix)
-    together = [*files, STATUS_FILENAME] if has_status and status_with_rest else files
 
     def send(name: str) -> None:
         fs.upload_file(run_dir / name, _join(dest, name))
 
-    if len(together) == 1:
-        send(together[0])
-    elif together and pool is not None:
-        for future in [pool.submit(send, name) for name in together]:
+    if len(files) == 1:
+        send(files[0])
+    elif files and pool is not None:
+        for future in [pool.submit(send, name) for name in files]:
             future.result()
-    elif together:
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(together))) as own:
-            list(own.map(send, together))
-    if has_status and not status_with_rest:
+    elif files:
+        with ThreadPoolExecutor(max_workers=min(max_workers, len(files))) as own:
+            list(own.map(send, files))
+    if has_status:
         send(STATUS_FILENAME)
-    return [*files, STATUS_FILENAME] if has_status else files
+        files.append(STATUS_FILENAME)
+    return files
 
 
 async def async_upload_outputs(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from epcloud._version import __version__
 from epcloud.batch.executors import run_job
 from epcloud.batch.jobs import SimulationJob
-from epcloud.errors import StorageNotFoundError, StudyError
+from epcloud.errors import EnergyPlusNotFoundError, StorageNotFoundError, StudyError
 from epcloud.progress import SafeCallback
 from epcloud.run.process import RunningProcesses
 from epcloud.rundir.naming import LEGACY, named_policy
@@ -50,6 +51,7 @@ __all__ = [
     "committed_dir",
     "marker_body",
     "read_marker",
+    "study_engine_env",
 ]
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,7 @@ class JobRunner:
     events: SafeCallback | None = None
     done_index: DoneIndex | None = None  # else one HEAD of the done-marker per job
     uploads: Executor | None = None  # the worker's upload pool; else one per job
+    engine_env: Mapping[str, str] | None = None  # added to the engine's environment (`study_engine_env`)
 
     def __call__(self, entry: JobEntry, stale: Sequence[str] = ()) -> Outcome:
         """The stored job; HELD when a live worker has its lease; None when stopped (it stays pending)."""
@@ -271,7 +274,13 @@ class JobRunner:
         )
         on_line = self.events.line_handler(entry.index, job.label) if self.events is not None else None
         result = run_job(
-            job, fs=None, cache=None, energyplus=self.energyplus, running=self.running, on_line=on_line
+            job,
+            fs=None,
+            cache=None,
+            energyplus=self.energyplus,
+            running=self.running,
+            on_line=on_line,
+            env=self.engine_env,
         )
         try:
             if self.stop.is_set():  # killed by the stop, or finished just as it came: redo it later
@@ -308,7 +317,6 @@ class JobRunner:
             policy=named_policy(_POLICY, ran.output_suffix),
             output_prefix=ran.output_prefix,
             pool=self.uploads,
-            status_with_rest=True,  # the done-marker, not the status file, says "complete" here
         )
         token = summary_token(ran.data)
         status = str(ran.summary["status"])
@@ -324,6 +332,22 @@ class JobRunner:
         _remove_quietly(self.fs, [p for p in stale if p.startswith(f"{layout.RESULTS}/")])
         log.info("job %s %s", entry.id, status)
         return Finished(entry, ran.success, token, ran.summary)
+
+
+def study_engine_env(energyplus: EngineInput) -> dict[str, str]:
+    """What a study adds to its engines' environment: the fork server where the engine allows it (Linux,
+    an engine folder with its library), unless ``EPCLOUD_ENGINE`` chose a backend. Same outputs as the
+    executable's for less CPU per run (benchmarks/RESULTS.md, bench_engine.py)."""
+    if os.environ.get("EPCLOUD_ENGINE", "").strip():
+        return {}
+    from epcloud.run.forkserver import fork_supported
+    from epcloud.run.prepare import resolve_engine
+
+    try:
+        supported = fork_supported(resolve_engine(energyplus).executable)
+    except EnergyPlusNotFoundError:  # the first job reports it, in the run's own words
+        return {}
+    return {"EPCLOUD_ENGINE": "fork"} if supported else {}
 
 
 def _missing_note(entry: JobEntry, missing: Sequence[str]) -> bytes:

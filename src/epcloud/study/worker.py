@@ -40,6 +40,7 @@ from epcloud.study.attempt import (
     JobRunner,
     committed_dir,
     read_marker,
+    study_engine_env,
 )
 from epcloud.study.fetch import InputFetches, fetch_inputs
 from epcloud.study.leases import LeaseKeeper, heartbeat_seconds, worker_name
@@ -318,6 +319,7 @@ def run_entries(
                 events,
                 done_index=done_index,
                 uploads=pools.upload,
+                engine_env=study_engine_env(energyplus),
             )
             pipeline = Pipeline(runner, inputs, pools, workers)
             try:
@@ -422,6 +424,7 @@ def _run_remote(
                 threading.Event(),
                 worker_name(),
                 leases,
+                engine_env=study_engine_env(energyplus),
             )
             outcome = runner(entry, stale)
     finally:
