@@ -384,6 +384,7 @@ def _run_round(
     """Run ``todo`` through the pipeline; the entries held by another live worker. A missing input
     stops the worker (every input is checked before anything is stored)."""
     futures: dict[cf.Future[Any], JobEntry] = {pipeline.submit(e, stale): e for e, stale in todo}
+    engines = list(futures)
     held: list[JobEntry] = []
     waiting = set(futures)
     try:
@@ -400,8 +401,8 @@ def _run_round(
             if outcomes.input_error is not None:
                 stop.set()
     finally:
-        if stop.is_set():
-            for future in futures:
+        if stop.is_set():  # engines not started are dropped; finished runs are still stored
+            for future in engines:
                 future.cancel()
     return held
 
