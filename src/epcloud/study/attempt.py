@@ -49,6 +49,7 @@ __all__ = [
     "Ran",
     "commit",
     "committed_dir",
+    "done_keys",
     "marker_body",
     "read_marker",
     "study_engine_env",
@@ -149,17 +150,18 @@ class DoneIndex:
         with self._lock:
             listed_at, done = self._seen.get(entry.shard, (float("-inf"), frozenset()))
             if now - listed_at > self.max_age:
-                done = frozenset(_done_jobs(self.fs, entry.shard))
+                done = frozenset(done_keys(self.fs, entry.shard))
                 self._seen[entry.shard] = (now, done)
         return entry.id in done
 
 
-def _done_jobs(fs: FileSystem, shard: int) -> set[str]:
-    found = set()
+def done_keys(fs: FileSystem, shard: int) -> dict[str, list[str]]:
+    """The done-index keys of one shard by job (one listing)."""
+    found: dict[str, list[str]] = {}
     for info in fs.list_files(f"{layout.DONE}/shard-{shard:05d}"):
         parts = layout.split_done_path(info.path)
         if parts is not None:
-            found.add(parts[1])
+            found.setdefault(parts[1], []).append(info.path)
     return found
 
 

@@ -15,9 +15,9 @@ from epcloud.study.manifest import JobEntry
 if TYPE_CHECKING:
     from epcloud.storage import FileSystem
 
-__all__ = ["InputFetches", "fetch_inputs"]
+__all__ = ["FETCH_THREADS", "InputFetches", "fetch_inputs"]
 
-_FETCH_THREADS = 16
+FETCH_THREADS = 16
 
 
 def _inputs_dir() -> Path:
@@ -64,12 +64,9 @@ def _wanted(entries: Sequence[JobEntry]) -> dict[str, str]:
 
 def fetch_inputs(fs: FileSystem, entries: Sequence[JobEntry]) -> dict[str, Path]:
     """Local copies of every distinct model and weather file the entries need, in parallel."""
-    wanted = _wanted(entries)
-    if not wanted:
-        return {}
-    with cf.ThreadPoolExecutor(max_workers=min(_FETCH_THREADS, len(wanted))) as pool:
-        local = dict(zip(wanted, pool.map(lambda p: _fetch_one(fs, p, wanted[p]), wanted), strict=True))
-    return local
+    with cf.ThreadPoolExecutor(max_workers=FETCH_THREADS) as pool:
+        fetches = InputFetches(fs, entries, pool)
+        return {path: fetches[path] for path in fetches}
 
 
 class InputFetches(Mapping[str, Path]):

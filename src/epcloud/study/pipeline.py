@@ -12,7 +12,7 @@ from typing import Any
 from epcloud.errors import StudyInputError
 from epcloud.progress import ProgressEvent, RichBatchProgress
 from epcloud.study.attempt import LOST, Finished, JobRunner, Outcome, Ran
-from epcloud.study.fetch import InputFetches
+from epcloud.study.fetch import FETCH_THREADS, InputFetches
 from epcloud.study.manifest import JobEntry
 
 __all__ = ["Outcomes", "Pipeline", "WorkerPools"]
@@ -31,7 +31,7 @@ class WorkerPools:
         self.engine = cf.ThreadPoolExecutor(max_workers=engines, thread_name_prefix="epcloud-engine")
         self.store = cf.ThreadPoolExecutor(max_workers=engines, thread_name_prefix="epcloud-store")
         self.upload = cf.ThreadPoolExecutor(max_workers=_UPLOAD_THREADS, thread_name_prefix="epcloud-upload")
-        self.fetch = cf.ThreadPoolExecutor(max_workers=16, thread_name_prefix="epcloud-fetch")
+        self.fetch = cf.ThreadPoolExecutor(max_workers=FETCH_THREADS, thread_name_prefix="epcloud-fetch")
 
     def shutdown(self) -> None:
         for pool in (self.engine, self.store, self.upload, self.fetch):

@@ -39,6 +39,7 @@ from epcloud.study.attempt import (
     Finished,
     JobRunner,
     committed_dir,
+    done_keys,
     read_marker,
     study_engine_env,
 )
@@ -193,12 +194,7 @@ def study_jobs_state(fs: FileSystem, shard: int) -> dict[str, set[str]]:
 
 
 def _shard_state(fs: FileSystem, shard: int) -> _ShardState:
-    done: dict[str, list[str]] = {}
-    for info in fs.list_files(f"{layout.DONE}/shard-{shard:05d}"):
-        parts = layout.split_done_path(info.path)
-        if parts is not None:
-            done.setdefault(parts[1], []).append(info.path)
-    return _ShardState(study_jobs_state(fs, shard), done)
+    return _ShardState(study_jobs_state(fs, shard), done_keys(fs, shard))
 
 
 def _repair_index(fs: FileSystem, entry: JobEntry) -> None:
