@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,9 +109,18 @@ def _load_prctl() -> Callable[..., int] | None:
 _PRCTL = _load_prctl()
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+# Signals whose handlers are Python code. A signal sent to the starter's process group between the
+# fork and the child's setsid would run that code in the child while it runs Python's after-fork hooks
+# (a Ctrl-C there printed "Exception ignored ... KeyboardInterrupt"); the starter holds them across the
+# spawn, the child drops any it was sent while still in the group (the starter got them too and acts on
+# them, killing its engines) and takes the starter's own mask back before exec.
+_HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP}) if _POSIX else frozenset()
+
+
+def _die_with_parent(parent: int, mask: set[int | signal.Signals]) -> Callable[[], None]:
     """A ``preexec_fn``: SIGKILL this child when the thread that started it dies; exit at once if the
-    parent is already gone (it died between fork and prctl). Only async-signal-safe calls in the child."""
+    parent is already gone (it died between fork and prctl); drop the held signals the child was sent
+    and restore the starter's signal ``mask``. Only async-signal-safe calls in the child."""
     prctl = _PRCTL
 
     def preexec() -> None:
@@ -119,6 +128,9 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent:
             os._exit(1)
+        while signal.sigtimedwait(_HELD_SIGNALS, 0) is not None:
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     return preexec
 
@@ -146,13 +158,43 @@ def engine_env(env: Mapping[str, str] | None) -> Mapping[str, str] | None:
     return {**base, "GLIBC_TUNABLES": f"{tunables}:{HUGE_PAGES_TUNABLE}" if tunables else HUGE_PAGES_TUNABLE}
 
 
-def _popen_kwargs() -> dict[str, object]:
-    if _POSIX:
-        kwargs: dict[str, object] = {"start_new_session": True}
-        if _PRCTL is not None:
-            kwargs["preexec_fn"] = _die_with_parent(os.getpid())
-        return kwargs
-    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+class _HeldSignals(threading.local):
+    """Per thread: how many spawns hold the signals, and the mask the thread had before the first.
+
+    Coroutines spawning on one event loop overlap on its thread, so the mask goes back only when the
+    last of them is done.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.mask: set[int | signal.Signals] = set()
+
+
+_HELD = _HeldSignals()
+
+
+@contextlib.contextmanager
+def _spawn_options() -> Iterator[dict[str, object]]:
+    """Popen's options for an engine: a session of its own and, on Linux, death with its starter.
+
+    On Linux the held signals are blocked in this thread while the child is forked (see
+    `_HELD_SIGNALS`); a signal sent meanwhile is delivered once the spawn returns.
+    """
+    if not _POSIX:
+        yield {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
+        return
+    if _PRCTL is None:
+        yield {"start_new_session": True}
+        return
+    if _HELD.depth == 0:
+        _HELD.mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    _HELD.depth += 1
+    try:
+        yield {"start_new_session": True, "preexec_fn": _die_with_parent(os.getpid(), _HELD.mask)}
+    finally:
+        _HELD.depth -= 1
+        if _HELD.depth == 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, _HELD.mask)
 
 
 def kill_process_tree(pid: int) -> None:
@@ -193,17 +235,18 @@ def run_process(
 
         return run_forked(cmd, cwd=cwd, timeout=timeout, env=env, on_line=on_line, running=running)
     start = time.perf_counter()
-    proc = subprocess.Popen(  # type: ignore[call-overload]
-        list(cmd),
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        errors="replace",
-        **_popen_kwargs(),
-    )
+    with _spawn_options() as options:
+        proc = subprocess.Popen(  # type: ignore[call-overload]
+            list(cmd),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            **options,
+        )
     if running is not None:
         running.add(proc.pid)
     out: list[str] = []
@@ -272,15 +315,16 @@ async def async_run_process(
 
         return await async_run_forked(cmd, cwd=cwd, timeout=timeout, env=env, on_line=on_line)
     start = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        *cmd,
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        **_popen_kwargs(),  # type: ignore[arg-type]
-    )
+    with _spawn_options() as options:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            **options,  # type: ignore[arg-type]
+        )
     out: list[str] = []
     err: list[str] = []
     assert proc.stdout is not None and proc.stderr is not None
