@@ -101,6 +101,26 @@ def raw_engine(models: list[Path], work: Path) -> dict[str, float]:
     return {"wall": wall, "cpu_per_job_ms": 0.0, "engine_cpu_per_job_ms": engine_ms}
 
 
+def request_cpu(endpoint: str, count: int = 200) -> dict[str, float]:
+    """This process's CPU per S3 request, alone: boto3's own `put_object` of 1 KB, and the same through
+    the study's store (`S3FileSystem.write_bytes`). Times the requests per job, it is the floor of the
+    study path's CPU per job with this client on this machine."""
+    fs = S3FileSystem(BUCKET, prefix="request-cpu/", endpoint_url=endpoint, **OPTIONS)
+    client = fs.client
+    body = b"x" * 1024
+    for i in range(10):  # connections, endpoint rules and credentials resolved first
+        fs.write_bytes(f"warm-{i}", body)
+    cpu = _own_cpu()
+    for i in range(count):
+        client.put_object(Bucket=BUCKET, Key=f"request-cpu/boto3-{i}", Body=body)
+    boto3_ms = (_own_cpu() - cpu) / count * 1000
+    cpu = _own_cpu()
+    for i in range(count):
+        fs.write_bytes(f"store-{i}", body)
+    store_ms = (_own_cpu() - cpu) / count * 1000
+    return {"boto3_put_cpu_ms": boto3_ms, "store_put_cpu_ms": store_ms}
+
+
 def _new_study(endpoint: str, name: str, models: list[Path]) -> Study:
     fs = S3FileSystem(BUCKET, prefix=f"{name}/", endpoint_url=endpoint, **OPTIONS)
     jobs = [SimulationJob(str(m), None, label=m.stem, design_day=True) for m in models]
@@ -164,6 +184,7 @@ def run(jobs: int, repeat: int) -> dict[str, Any]:
     models = _models(work, jobs)
     server = MotoServer()
     rows: dict[str, list[dict[str, float]]] = {"raw": [], "study_run": [], "two_workers": []}
+    per_request: list[dict[str, float]] = []
     try:
         new_client(server.endpoint).create_bucket(Bucket=BUCKET)
         raw_engine(models[:2], work)  # warm the page cache and the engine's files
@@ -177,7 +198,11 @@ def run(jobs: int, repeat: int) -> dict[str, Any]:
                     rows[path].append(study_run(server.endpoint, f"s{r}", models))
                 else:
                     rows[path].append(two_workers(server.endpoint, f"w{r}", models, work))
-            print(json.dumps({"round": r, **{k: v[-1] for k, v in rows.items()}}), flush=True)
+            per_request.append(request_cpu(server.endpoint))
+            print(
+                json.dumps({"round": r, **{k: v[-1] for k, v in rows.items()}, "request": per_request[-1]}),
+                flush=True,
+            )
     finally:
         server.stop()
     raw = statistics.median(row["wall"] for row in rows["raw"])
@@ -202,6 +227,13 @@ def run(jobs: int, repeat: int) -> dict[str, Any]:
                 if key in rows[path][0]
             },
         }
+    for key in ("boto3_put_cpu_ms", "store_put_cpu_ms"):
+        report[key] = round(statistics.median(row[key] for row in per_request), 2)
+    # The S3 requests alone, at what one costs when sent by itself: what no change short of fewer
+    # requests (or a cheaper client) takes off the study path's CPU per job.
+    report["request_floor_per_job_ms"] = round(
+        report["study_run"]["requests_per_job"] * report["boto3_put_cpu_ms"], 1
+    )
     report["raw_engine_cpu_per_job_ms"] = round(
         statistics.median(row["engine_cpu_per_job_ms"] for row in rows["raw"]), 1
     )

@@ -92,8 +92,13 @@ def test_worker_writes_summary_then_marker_and_skips_done_jobs(study_fs: S3FileS
     assert len(study_fs.list_files(layout.DIGESTS)) == 1  # the run's summaries in one object
     assert not study_fs.list_files(layout.LEASES)
 
-    status = study.status()
+    with count_requests(study_fs) as counts:
+        status = study.status()
     assert status.to_dict() == {"total": 4, "succeeded": 1, "failed": 1, "running": 0, "pending": 2}
+    assert list(status.states) == [entry.id for entry in study.entries()]  # in job order
+    # The done index, the leases and the notes are listed; no manifest is read (the ids come from
+    # the study file), and no lease either (there are none).
+    assert counts == {"ListObjectsV2": 3}, counts
 
     with count_requests(study_fs) as counts:
         again = study.run_shard(1, 2)

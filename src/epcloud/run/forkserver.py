@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from epcloud.errors import EngineBackendError
-from epcloud.run.process import ProcessOutcome, RunningProcesses, kill_process_tree
+from epcloud.run.process import ProcessOutcome, RunningProcesses, kill_after, kill_process_tree, start_readers
 
 __all__ = ["ForkServer", "async_run_forked", "fork_server_for", "run_forked", "shutdown_fork_servers"]
 
@@ -280,30 +280,14 @@ def run_forked(
     start = time.perf_counter()
     lines: list[str] = []
     errors: list[str] = []
-    readers = [
-        threading.Thread(target=_pump, args=(out, lines, on_line), daemon=True),
-        threading.Thread(target=_pump, args=(err, errors, None), daemon=True),
-    ]
-    for reader in readers:
-        reader.start()
-    expired = threading.Event()
+    readers = start_readers(_pump, (out, lines, on_line), (err, errors, None))
     pid: int | None = None
     try:
-        pid = child = job.pid.result()
+        pid = job.pid.result()
         if running is not None:
-            running.add(child)
-
-        def expire() -> None:
-            expired.set()
-            kill_process_tree(child)
-
-        timer = threading.Timer(timeout, expire)
-        timer.daemon = True
-        timer.start()
-        try:
+            running.add(pid)
+        with kill_after(pid, timeout) as expired:
             status = job.status.result()
-        finally:
-            timer.cancel()
     except BaseException:
         if pid is None:  # interrupted before the server answered: the child may exist all the same
             with contextlib.suppress(Exception):

@@ -27,8 +27,10 @@ __all__ = [
     "async_run_process",
     "engine_backend",
     "engine_env",
+    "kill_after",
     "kill_process_tree",
     "run_process",
+    "start_readers",
 ]
 
 LineCallback = Callable[[str], None]
@@ -206,6 +208,36 @@ def kill_process_tree(pid: int) -> None:
         subprocess.run(["taskkill", "/F", "/T", "/PID", str(pid)], capture_output=True, check=False)
 
 
+@contextlib.contextmanager
+def kill_after(pid: int, timeout: float) -> Iterator[threading.Event]:
+    """Kill the process group of ``pid`` if the block is still running after ``timeout`` seconds; the
+    event yielded is set when it was. A timer does it, so the block can wait in waitpid and return the
+    moment the process exits (``Popen.wait(timeout=...)`` polls with sleeps of up to 50 ms instead)."""
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        kill_process_tree(pid)
+
+    timer = threading.Timer(timeout, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
+
+
+def start_readers(
+    pump: Callable[..., None], *pipes: tuple[object, list[str], LineCallback | None]
+) -> list[threading.Thread]:
+    """One daemon thread per (stream, sink, on_line) running ``pump``, started."""
+    readers = [threading.Thread(target=pump, args=pipe, daemon=True) for pipe in pipes]
+    for reader in readers:
+        reader.start()
+    return readers
+
+
 def _pump(stream: object, sink: list[str], on_line: LineCallback | None) -> None:
     for line in stream:  # type: ignore[attr-defined]
         sink.append(line)
@@ -251,31 +283,15 @@ def run_process(
         running.add(proc.pid)
     out: list[str] = []
     err: list[str] = []
-    readers = [
-        threading.Thread(target=_pump, args=(proc.stdout, out, on_line), daemon=True),
-        threading.Thread(target=_pump, args=(proc.stderr, err, None), daemon=True),
-    ]
-    for reader in readers:
-        reader.start()
-    # A timer enforces the timeout, so the wait below blocks in waitpid and returns the moment the
-    # engine exits (Popen.wait(timeout=...) polls with sleeps of up to 50 ms instead).
-    expired = threading.Event()
-
-    def expire() -> None:
-        expired.set()
-        kill_process_tree(proc.pid)
-
-    timer = threading.Timer(timeout, expire)
-    timer.daemon = True
-    timer.start()
+    readers = start_readers(_pump, (proc.stdout, out, on_line), (proc.stderr, err, None))
     try:
-        proc.wait()
+        with kill_after(proc.pid, timeout) as expired:
+            proc.wait()
     except BaseException:
         kill_process_tree(proc.pid)
         proc.wait()
         raise
     finally:
-        timer.cancel()
         if running is not None:
             running.discard(proc.pid)
         for reader in readers:

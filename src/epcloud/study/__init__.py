@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from epcloud.study import layout
 from epcloud.study.create import create_study, create_sweep_study
 from epcloud.study.manifest import JobEntry, StudyInfo, VariableRequest, read_shard, read_study
 from epcloud.study.sweep import Parameter, Sweep
@@ -227,11 +228,16 @@ class Study:
 
         return open_dataset(self.fs, name)
 
+    def job_ids(self) -> list[str]:
+        """The ids of every job, in job order (from the study file alone: no manifest is read)."""
+        return [layout.job_id(index) for index in range(self.info.job_count)]
+
     def status(self) -> StudyStatus:
-        """How many jobs are done, failed, running (by lease) and pending; one listing."""
+        """How many jobs are done, failed, running (by lease) and pending: a listing of the done index
+        and one of the leases (the manifests are not read)."""
         from epcloud.study.study_status import study_status
 
-        return study_status(self.fs, self.entries())
+        return study_status(self.fs, self.job_ids())
 
     def rerun(
         self, *, failed: bool = True, missing: bool = False, run: bool = False, max_workers: int | None = None

@@ -65,9 +65,12 @@ class StudyStatus:
         return {"total": self.total, **{state: counts[state] for state in JOB_STATES}}
 
 
-def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None = None) -> StudyStatus:
-    """The state of each job from one listing of the done index and one of leases; only leases not
-    renewed lately are read, to tell a slow heartbeat from a dead worker."""
+def study_status(
+    fs: FileSystem, jobs: Sequence[str] | Sequence[JobEntry], now: float | None = None
+) -> StudyStatus:
+    """The state of each job (ids or entries, in job order) from one listing of the done index and one
+    of leases; only leases not renewed lately are read, to tell a slow heartbeat from a dead worker."""
+    ids = [job if isinstance(job, str) else job.id for job in jobs]
     done_keys: dict[str, list[str]] = {}
     newest: dict[str, tuple[float, str]] = {}  # job -> (mtime, status) of its newest done key
     for info in fs.list_files(layout.DONE):
@@ -84,11 +87,10 @@ def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None 
             if mtime >= newest[job][0]:
                 newest[job] = (mtime, parts[2])
     leases = {info.path: info for info in fs.list_files(layout.LEASES)}
-    held = {} if not leases else _live_leases(fs, entries, leases, time.time() if now is None else now)
+    held = {} if not leases else _live_leases(fs, ids, leases, time.time() if now is None else now)
     states: dict[str, str] = {}
     stale: list[str] = []
-    for entry in entries:
-        job = entry.id
+    for job in ids:
         found = newest.get(job)
         if found is not None:
             states[job] = found[1]
@@ -105,21 +107,21 @@ def study_status(fs: FileSystem, entries: Sequence[JobEntry], now: float | None 
 
 
 def _live_leases(
-    fs: FileSystem, entries: Sequence[JobEntry], leases: dict[str, FileInfo], now: float
+    fs: FileSystem, jobs: Sequence[str], leases: dict[str, FileInfo], now: float
 ) -> dict[str, bool]:
     """Whether each leased job's lease is alive, by job; the leases not renewed lately are read (in
     parallel: after a crash of many workers there are many)."""
     fresh = heartbeat_seconds() * STALE_BEATS
     held: dict[str, bool] = {}
     old: dict[str, FileInfo] = {}
-    for entry in entries:
-        lease = leases.get(layout.lease_path(entry.id))
+    for job in jobs:
+        lease = leases.get(layout.lease_path(job))
         if lease is None:
             continue
         if lease.mtime is not None and lease.mtime + fresh > now:
-            held[entry.id] = True
+            held[job] = True
         else:
-            old[entry.id] = lease
+            old[job] = lease
     if old:
         with ThreadPoolExecutor(max_workers=min(16, len(old)), thread_name_prefix="epcloud-lease") as pool:
             held.update(zip(old, pool.map(lambda lease: _alive(fs, lease), old.values()), strict=True))
