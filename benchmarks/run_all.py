@@ -1,9 +1,12 @@
-"""Run every benchmark in one go and write benchmarks/RESULTS.md with the machine and the date.
+"""Run every benchmark in one go and put what they print into benchmarks/RESULTS.md, with the machine
+and the date.
 
     .venv/bin/python benchmarks/run_all.py [--quick]
 
 Each benchmark is its own script (see the list below); this only runs them in turn, keeps what they print
-and puts it, with the targets, into RESULTS.md. Run it on an otherwise idle machine.
+and writes it, with the targets, as the "From run_all.py" part of the script's section of RESULTS.md.
+Everything else in RESULTS.md (hand-written sections, before/after tables) is kept as it is. Run it on
+an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -94,6 +97,73 @@ def machine() -> str:
     )
 
 
+RUN_ALL_HEADING = "### From run_all.py"
+_PREAMBLE = [
+    "# Benchmark results",
+    "",
+    "Each benchmark interleaves its variants (raw, epcloud, idfkit 1.1.1 in its own venv) so drift in",
+    "machine load hits them alike; figures are medians. On a shared virtual machine the same raw engine",
+    "run varies by up to ±30% from one run to the next, so ratios of end-to-end medians move by several",
+    "percent between runs; `epcloud_overhead_ms`, measured inside each call, is the steady measure of",
+    "epcloud's own cost.",
+    "",
+]
+_CHART = ["## Chart", "", "![epcloud and idfkit 1.1.1 against the raw engine](results.svg)", ""]
+
+
+def _sections(text: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The lines before the first "## " heading, and each "## " section as (heading, its lines)."""
+    preamble: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            sections.append((line, []))
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            preamble.append(line)
+    return preamble, sections
+
+
+def _replace_run_all_part(body: list[str], part: list[str]) -> list[str]:
+    """``body`` with its "From run_all.py" part (up to the next "### " heading) replaced by ``part``,
+    or ``part`` appended when it has none."""
+    start = next((i for i, line in enumerate(body) if line.startswith(RUN_ALL_HEADING)), None)
+    if start is None:
+        while body and not body[-1].strip():
+            body = body[:-1]
+        return [*body, "", *part]
+    end = next((i for i in range(start + 1, len(body)) if body[i].startswith("### ")), len(body))
+    return [*body[:start], *part, *body[end:]]
+
+
+def merge_results(text: str, runs: dict[str, list[str]]) -> str:
+    """RESULTS.md with each run script's "From run_all.py" part replaced; all else kept. A script with
+    no section yet gets one, before the chart."""
+    preamble, sections = _sections(text)
+    if not preamble and not sections:
+        preamble = list(_PREAMBLE)
+    done = set()
+    merged: list[tuple[str, list[str]]] = []
+    for heading, body in sections:
+        script = heading[3:].strip()
+        if script in runs:
+            body = _replace_run_all_part(body, runs[script])
+            done.add(script)
+        merged.append((heading, body))
+    new = [(f"## {script}", ["", *part]) for script, part in runs.items() if script not in done]
+    chart = next((i for i, (heading, _) in enumerate(merged) if heading == "## Chart"), None)
+    if chart is None:
+        merged += new
+        merged.append((_CHART[0], _CHART[1:]))
+    else:
+        merged[chart:chart] = new
+    lines = list(preamble)
+    for heading, body in merged:
+        lines += [heading, *body]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run, not for figures)")
@@ -101,18 +171,9 @@ def main() -> None:
     from epcloud.engine import find_energyplus
 
     engine = find_energyplus()
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Written by `benchmarks/run_all.py` on {dt.date.today().isoformat()}.",
-        f"Machine: {machine()}. Engine: EnergyPlus {engine.version_string} ({engine.build}).",
-        "Each benchmark interleaves its variants (raw, epcloud, idfkit 1.1.1 in its own venv) so drift in",
-        "machine load hits them alike; figures are medians. On a shared virtual machine the same raw engine",
-        "run varies by up to ±30% from one run to the next, so ratios of end-to-end medians move by several",
-        "percent between runs; `epcloud_overhead_ms`, measured inside each call, is the steady measure of",
-        "epcloud's own cost.",
-        "",
-    ]
+    stamp = f"{RUN_ALL_HEADING} ({dt.date.today().isoformat()}{', --quick' if args.quick else ''})"
+    where = f"Machine: {machine()}. Engine: EnergyPlus {engine.version_string} ({engine.build})."
+    runs: dict[str, list[str]] = {}
     for script, normal, quick, what in BENCHMARKS:
         start = time.perf_counter()
         run = subprocess.run(
@@ -125,10 +186,11 @@ def main() -> None:
         output = run.stdout.strip() or "(no output)"
         if run.returncode != 0:
             output += f"\n(exit {run.returncode})\n" + "\n".join(run.stderr.strip().splitlines()[-10:])
-        lines += [f"## {script}", "", what, "", "```", output, "```", f"({took:.0f} s)", ""]
+        runs[script] = [stamp, "", where, "", what, "", "```", output, "```", f"({took:.0f} s)", ""]
         print(f"{script}: {took:.0f} s, exit {run.returncode}", flush=True)
-    lines += ["## Chart", "", "![epcloud and idfkit 1.1.1 against the raw engine](results.svg)", ""]
-    (HERE / "RESULTS.md").write_text("\n".join(lines))
+    results = HERE / "RESULTS.md"
+    old = results.read_text() if results.exists() else ""
+    results.write_text(merge_results(old, runs))
     subprocess.run([sys.executable, str(HERE / "chart.py")], check=True, cwd=HERE)
 
 
