@@ -144,3 +144,27 @@ def test_a_digest_entry_serves_only_its_own_job_and_token(study: Study) -> None:
     assert _values(tables, a.id, "site/Total Site Energy [GJ]") == a.index * 1.0
     assert _values(tables, b.id, "site/Total Site Energy [GJ]") == b.index * 1.0
     assert _values(tables, c.id, "site/Total Site Energy [GJ]") == c.index * 1.0
+
+
+def test_status_collect_and_stealers_take_the_same_newest_done_key() -> None:
+    """A job with a key left by an older attempt: the newer key wins, and on a tie of mtimes (S3 keeps
+    whole seconds) the one listed last, for every reader alike; other keys are ignored."""
+    from epcloud.storage import FileInfo
+
+    old = layout.done_path(3, "job-000003", "failed", "a" * 16)
+    new = layout.done_path(3, "job-000003", "succeeded", "b" * 16)
+    tie_a = layout.done_path(0, "job-000000", "succeeded", "c" * 16)
+    tie_b = layout.done_path(0, "job-000000", "failed", "d" * 16)
+    listing = [
+        FileInfo(tie_a, 1, mtime=5.0),
+        FileInfo(tie_b, 1, mtime=5.0),
+        FileInfo(new, 1, mtime=9.0),
+        FileInfo(old, 1, mtime=2.0),
+        FileInfo("done/shard-00000/README.txt", 1, mtime=1.0),
+    ]
+    newest, keys = layout.newest_done(listing)
+    assert {job: (key.status, key.shard) for job, key in newest.items()} == {
+        "job-000003": ("succeeded", 3),
+        "job-000000": ("failed", 0),
+    }
+    assert keys == {"job-000000": [tie_a, tie_b], "job-000003": [new, old]}

@@ -157,12 +157,7 @@ class DoneIndex:
 
 def done_keys(fs: FileSystem, shard: int) -> dict[str, list[str]]:
     """The done-index keys of one shard by job (one listing)."""
-    found: dict[str, list[str]] = {}
-    for info in fs.list_files(f"{layout.DONE}/shard-{shard:05d}"):
-        parts = layout.split_done_path(info.path)
-        if parts is not None:
-            found.setdefault(parts[1], []).append(info.path)
-    return found
+    return layout.newest_done(fs.list_files(f"{layout.DONE}/shard-{shard:05d}"))[1]
 
 
 @dataclass(frozen=True)

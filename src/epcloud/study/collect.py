@@ -134,16 +134,9 @@ def _done_listings(fs: FileSystem, shard_count: int, job_count: int) -> list[lis
 
 def _done_jobs(fs: FileSystem, shard_count: int, job_count: int) -> dict[str, tuple[str, str]]:
     """(token, key) of every finished job, from the done index."""
-    found: dict[str, tuple[str, str, float]] = {}
     listings = _done_listings(fs, shard_count, job_count)
-    for info in (info for listing in listings for info in listing):
-        parts = layout.split_done_path(info.path)
-        if parts is None:
-            continue
-        job, token, mtime = parts[1], parts[3], info.mtime or 0.0
-        if job not in found or mtime > found[job][2]:  # a leftover key of an older attempt loses
-            found[job] = (token, info.path, mtime)
-    return {job: (token, path) for job, (token, path, _) in found.items()}
+    newest, _ = layout.newest_done(info for listing in listings for info in listing)
+    return {job: (key.token, key.path) for job, key in newest.items()}
 
 
 def _digests(fs: FileSystem) -> dict[int, list[str]]:

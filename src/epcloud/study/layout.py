@@ -25,6 +25,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from epcloud.storage import FileInfo
 
 __all__ = [
     "COLLECT_STATE",
@@ -40,6 +45,7 @@ __all__ = [
     "SUMMARY_FILE",
     "TIMESERIES",
     "TIMESERIES_METADATA",
+    "DoneKey",
     "attempt_dir",
     "digest_path",
     "digest_shard",
@@ -50,6 +56,7 @@ __all__ = [
     "manifest_path",
     "model_path",
     "new_attempt",
+    "newest_done",
     "result_dir",
     "shard_results",
     "split_attempt_path",
@@ -149,6 +156,38 @@ def split_done_path(path: str) -> tuple[int, str, str, str] | None:
     if match is None:
         return None
     return int(match.group(1)), match.group(2), match.group(3), match.group(4)
+
+
+class DoneKey(NamedTuple):
+    """A job's done-index key: where it is, what it says, and when it was written (epoch s)."""
+
+    path: str
+    shard: int
+    status: str
+    token: str
+    mtime: float
+
+
+def newest_done(listing: Iterable[FileInfo]) -> tuple[dict[str, DoneKey], dict[str, list[str]]]:
+    """Each job's newest done-index key in a listing, and every key of each job (a key left by an
+    older attempt is older: the newest wins; on a tie of mtimes, the key listed last)."""
+    newest: dict[str, DoneKey] = {}
+    keys: dict[str, list[str]] = {}
+    for info in listing:
+        parts = split_done_path(info.path)
+        if parts is None:
+            continue
+        shard, job, status, token = parts
+        key = DoneKey(info.path, shard, status, token, info.mtime or 0.0)
+        known = keys.get(job)
+        if known is None:
+            keys[job] = [info.path]
+            newest[job] = key
+        else:
+            known.append(info.path)
+            if key.mtime >= newest[job].mtime:
+                newest[job] = key
+    return newest, keys
 
 
 def digest_path(shard: int, run_id: str) -> str:

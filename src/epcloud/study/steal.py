@@ -43,10 +43,8 @@ def _shard_size(info: StudyInfo, shard: int) -> int:
 def _orphans(fs: FileSystem, info: StudyInfo, skip: set[int]) -> list[JobEntry]:
     """Pending jobs of incomplete shards that no live lease shows a worker for."""
     done: dict[int, set[str]] = {}
-    for item in fs.list_files(layout.DONE):
-        parts = layout.split_done_path(item.path)
-        if parts is not None:
-            done.setdefault(parts[0], set()).add(parts[1])
+    for job, key in layout.newest_done(fs.list_files(layout.DONE))[0].items():
+        done.setdefault(key.shard, set()).add(job)
     leases = {item.path for item in fs.list_files(layout.LEASES)}
     found: list[JobEntry] = []
     shards = [

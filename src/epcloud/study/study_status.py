@@ -71,21 +71,7 @@ def study_status(
     """The state of each job (ids or entries, in job order) from one listing of the done index and one
     of leases; only leases not renewed lately are read, to tell a slow heartbeat from a dead worker."""
     ids = [job if isinstance(job, str) else job.id for job in jobs]
-    done_keys: dict[str, list[str]] = {}
-    newest: dict[str, tuple[float, str]] = {}  # job -> (mtime, status) of its newest done key
-    for info in fs.list_files(layout.DONE):
-        parts = layout.split_done_path(info.path)
-        if parts is None:
-            continue
-        job, mtime = parts[1], info.mtime or 0.0
-        keys = done_keys.get(job)
-        if keys is None:
-            done_keys[job] = [info.path]
-            newest[job] = (mtime, parts[2])
-        else:  # a leftover key of an older attempt: the newest wins (the last listed, on a tie)
-            keys.append(info.path)
-            if mtime >= newest[job][0]:
-                newest[job] = (mtime, parts[2])
+    newest, done_keys = layout.newest_done(fs.list_files(layout.DONE))
     leases = {info.path: info for info in fs.list_files(layout.LEASES)}
     held = {} if not leases else _live_leases(fs, ids, leases, time.time() if now is None else now)
     states: dict[str, str] = {}
@@ -93,7 +79,7 @@ def study_status(
     for job in ids:
         found = newest.get(job)
         if found is not None:
-            states[job] = found[1]
+            states[job] = found.status
         elif held.get(job):
             states[job] = "running"
         else:
