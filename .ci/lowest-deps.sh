@@ -6,17 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-python="${PYTHON:-python3}"
-if [[ -z "${PYTHON:-}" && -x .venv/bin/python ]]; then
-    python=.venv/bin/python
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-
 # uv does the lowest-direct resolution; it comes from PyPI like any other tool.
-"$python" -m venv "$work/tools"
-"$work/tools/bin/pip" install -q uv
-uv="$work/tools/bin/uv"
+source .ci/uv-tools.sh
 
 # The async store runs the sync one in threads, so the async extra is boto3 alone: one venv, every extra
 # the storage tests use.

@@ -10,16 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 wheel="$(realpath "$1")"
-python="${PYTHON:-python3}"
-if [[ -z "${PYTHON:-}" && -x .venv/bin/python ]]; then
-    python=.venv/bin/python
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-"$python" -m venv "$work/tools"
-"$work/tools/bin/pip" install -q uv
-uv="$work/tools/bin/uv"
-pip="$work/tools/bin/pip"
+source .ci/uv-tools.sh
 
 manylinux() {  # every manylinux tag from glibc 2.17 up to $1 for arch $2
     local flags=(--platform "manylinux2014_$2")

@@ -1,16 +1,21 @@
 """The study path against the raw engine on the same jobs: `energyplus` two at a time = 1.00, then
 `study.run()` and two `epcloud worker` processes on a local S3 server (moto), interleaved repeats.
 
-Reported per path: median wall seconds, the ratio to the raw engine, and the CPU the path spends
-outside the engine per job (this process's own CPU for `study.run()`, each worker process's own CPU for
-the workers; an engine is a child process, so its CPU is not in these). Called by
-`bench_study.py --vs-engine`; runnable on its own:
+Reported per path: median wall seconds, the ratio to the raw engine, and CPU per job in three parts:
+- epcloud's own, outside the engine: this process for `study.run()`, the worker processes for the
+  workers, and their fork servers' own CPU (the forks);
+- the engines' (children waited for, by epcloud or by its fork server);
+- the moto server's: it shares the cores here, unlike a remote S3, so it is part of the wall ratio.
+Also the CPU of one S3 request sent alone (boto3's `put_object`, and through the study's store), and
+the requests' floor per job: requests per job × that.
+Called by `bench_study.py --vs-engine`; runnable on its own:
     .venv/bin/python benchmarks/bench_study_engine.py [--jobs 40] [--repeat 5] [--engine cli|fork]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -39,15 +44,24 @@ from fixtures_s3 import MotoServer, new_client  # noqa: E402
 OPTIONS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 BUCKET = "bench-vs-engine"
 # A worker process run by the benchmark: the CLI's own entry, then its own CPU (not its children's).
+# Its fork servers outlive it unwaited (they end when its socket closes), so their CPU and their
+# engines' is read before it exits.
 _WORKER = """
-import json, resource, sys
+import json, os, resource, sys
 from epcloud.cli import main
+from epcloud.run import forkserver
 try:
     code = main(sys.argv[2:])
 finally:
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    forks = engines = 0.0
+    for server in list(forkserver._servers.values()):
+        fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        forks += (int(fields[11]) + int(fields[12])) / tick
+        engines += (int(fields[13]) + int(fields[14])) / tick
     with open(sys.argv[1], "w") as out:
-        json.dump({"cpu": usage.ru_utime + usage.ru_stime}, out)
+        json.dump({"cpu": usage.ru_utime + usage.ru_stime, "forks": forks, "fork_engines": engines}, out)
 sys.exit(code)
 """
 
@@ -73,7 +87,29 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def raw_engine(models: list[Path], work: Path) -> dict[str, float]:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(pid: int) -> tuple[float, float]:
+    """(its own CPU, the CPU of the children it waited for) of a running process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return (utime + stime) / _TICK, (cutime + cstime) / _TICK
+
+
+def _fork_servers_cpu() -> tuple[float, float]:
+    """(the fork servers' own CPU, their engines' CPU) of this process's fork servers so far."""
+    from epcloud.run import forkserver
+
+    own = engines = 0.0
+    for server in list(forkserver._servers.values()):
+        with contextlib.suppress(OSError):
+            mine, theirs = process_cpu(server.pid)
+            own, engines = own + mine, engines + theirs
+    return own, engines
+
+
+def raw_engine(models: list[Path], work: Path, server_pid: int) -> dict[str, float]:
     """The engine's own command, two at a time: the floor."""
     exe = str(default_energyplus().executable)
 
@@ -92,13 +128,18 @@ def raw_engine(models: list[Path], work: Path) -> dict[str, float]:
             start_new_session=True,
         )
 
-    engines = _children_cpu()
+    engines, server = _children_cpu(), process_cpu(server_pid)[0]
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(one, enumerate(models)))
     wall = time.perf_counter() - start
-    engine_ms = (_children_cpu() - engines) / len(models) * 1000
-    return {"wall": wall, "cpu_per_job_ms": 0.0, "engine_cpu_per_job_ms": engine_ms}
+    n = len(models)
+    return {
+        "wall": wall,
+        "cpu_per_job_ms": 0.0,
+        "engine_cpu_per_job_ms": (_children_cpu() - engines) / n * 1000,
+        "s3_server_cpu_per_job_ms": (process_cpu(server_pid)[0] - server) / n * 1000,
+    }
 
 
 def request_cpu(endpoint: str, count: int = 200) -> dict[str, float]:
@@ -127,24 +168,31 @@ def _new_study(endpoint: str, name: str, models: list[Path]) -> Study:
     return Study.create(fs, jobs, shard_count=2)
 
 
-def study_run(endpoint: str, name: str, models: list[Path]) -> dict[str, float]:
+def study_run(endpoint: str, name: str, models: list[Path], server_pid: int) -> dict[str, float]:
+    """`study.run()` here; its CPU is this process's plus its fork server's own (the forks), and the
+    engines' CPU is that of the children waited for, by this process or by its fork server."""
     study = _new_study(endpoint, name, models)
-    cpu, engines = _own_cpu(), _children_cpu()
+    cpu, engines, server = _own_cpu(), _children_cpu(), process_cpu(server_pid)[0]
+    forks = _fork_servers_cpu()
     with counted(study.fs) as requests:  # type: ignore[arg-type]
         start = time.perf_counter()
         report = study.run(max_workers=2)
         wall = time.perf_counter() - start
     assert report.succeeded == len(models), report
     n = len(models)
+    forks_now = _fork_servers_cpu()
     return {
         "wall": wall,
-        "cpu_per_job_ms": (_own_cpu() - cpu) / n * 1000,
-        "engine_cpu_per_job_ms": (_children_cpu() - engines) / n * 1000,
+        "cpu_per_job_ms": (_own_cpu() - cpu + forks_now[0] - forks[0]) / n * 1000,
+        "engine_cpu_per_job_ms": (_children_cpu() - engines + forks_now[1] - forks[1]) / n * 1000,
+        "s3_server_cpu_per_job_ms": (process_cpu(server_pid)[0] - server) / n * 1000,
         "requests_per_job": sum(requests.values()) / n,
     }
 
 
-def two_workers(endpoint: str, name: str, models: list[Path], work: Path) -> dict[str, float]:
+def two_workers(
+    endpoint: str, name: str, models: list[Path], work: Path, server_pid: int
+) -> dict[str, float]:
     study = _new_study(endpoint, name, models)
     env = {
         **os.environ,
@@ -155,7 +203,7 @@ def two_workers(endpoint: str, name: str, models: list[Path], work: Path) -> dic
     }
     url = f"s3://{BUCKET}/{name}"
     outs = [work / f"{name}-w{i}.json" for i in range(2)]
-    children = _children_cpu()
+    children, server = _children_cpu(), process_cpu(server_pid)[0]
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -172,10 +220,18 @@ def two_workers(endpoint: str, name: str, models: list[Path], work: Path) -> dic
         if proc.returncode != 0:
             raise RuntimeError(f"worker failed ({proc.returncode}): {err.decode()[-2000:]}")
     assert study.status().count("succeeded") == len(models)
-    cpu = sum(json.loads(out.read_text())["cpu"] for out in outs)
+    reports = [json.loads(out.read_text()) for out in outs]
+    cpu = sum(report["cpu"] for report in reports)
+    forks = sum(report["forks"] for report in reports)
+    fork_engines = sum(report["fork_engines"] for report in reports)
     n = len(models)
-    engine_ms = (_children_cpu() - children - cpu) / n * 1000  # the workers' children: engines
-    return {"wall": wall, "cpu_per_job_ms": cpu / n * 1000, "engine_cpu_per_job_ms": engine_ms}
+    waited = _children_cpu() - children - cpu  # the engines the workers waited for (the CLI's)
+    return {
+        "wall": wall,
+        "cpu_per_job_ms": (cpu + forks) / n * 1000,
+        "engine_cpu_per_job_ms": (waited + fork_engines) / n * 1000,
+        "s3_server_cpu_per_job_ms": (process_cpu(server_pid)[0] - server) / n * 1000,
+    }
 
 
 def run(jobs: int, repeat: int) -> dict[str, Any]:
@@ -187,17 +243,18 @@ def run(jobs: int, repeat: int) -> dict[str, Any]:
     per_request: list[dict[str, float]] = []
     try:
         new_client(server.endpoint).create_bucket(Bucket=BUCKET)
-        raw_engine(models[:2], work)  # warm the page cache and the engine's files
+        pid = server.process.pid
+        raw_engine(models[:2], work, pid)  # warm the page cache and the engine's files
         for r in range(repeat):
             order = ["raw", "study_run", "two_workers"]
             order = order[r % 3 :] + order[: r % 3]  # interleaved, each path in each position
             for path in order:
                 if path == "raw":
-                    rows[path].append(raw_engine(models, work))
+                    rows[path].append(raw_engine(models, work, pid))
                 elif path == "study_run":
-                    rows[path].append(study_run(server.endpoint, f"s{r}", models))
+                    rows[path].append(study_run(server.endpoint, f"s{r}", models, pid))
                 else:
-                    rows[path].append(two_workers(server.endpoint, f"w{r}", models, work))
+                    rows[path].append(two_workers(server.endpoint, f"w{r}", models, work, pid))
             per_request.append(request_cpu(server.endpoint))
             print(
                 json.dumps({"round": r, **{k: v[-1] for k, v in rows.items()}, "request": per_request[-1]}),
@@ -223,7 +280,12 @@ def run(jobs: int, repeat: int) -> dict[str, Any]:
             ],
             **{
                 key: round(statistics.median(row[key] for row in rows[path]), 1)
-                for key in ("cpu_per_job_ms", "engine_cpu_per_job_ms", "requests_per_job")
+                for key in (
+                    "cpu_per_job_ms",
+                    "engine_cpu_per_job_ms",
+                    "s3_server_cpu_per_job_ms",
+                    "requests_per_job",
+                )
                 if key in rows[path][0]
             },
         }
