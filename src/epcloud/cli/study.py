@@ -89,6 +89,13 @@ def _add_create(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE", help="provenance")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds before a run is stopped")
     parser.add_argument(
+        "--upload",
+        nargs="*",
+        metavar="PATTERN",
+        help="the outputs each job stores (default: the standard set; 'all' for every file; none given: "
+        "only the summary and run-status.json)",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing study (deletes results)"
     )
     parser.add_argument("--json", action="store_true", help="print the study file as JSON")
@@ -247,6 +254,12 @@ def _create(args: argparse.Namespace) -> int:
 
     metadata = _metadata(args.metadata)  # bad input is refused before any model is built
     given = [name for name in ("source", "sweep", "jobs") if getattr(args, name)]
+    swallowed = [p for p in args.upload or () if not given and Path(p).exists()]
+    if swallowed:  # `--upload '*.sql' models/`: the folder was read as one more pattern
+        raise UsageError(
+            f"epcloud study create: --upload took {swallowed[0]} as a file pattern; put SOURCE before "
+            "--upload (epcloud study create STORE SOURCE --upload PATTERN...)"
+        )
     if len(given) != 1:
         raise UsageError(
             "epcloud study create: give one of SOURCE (a folder of models), --sweep FILE or --jobs FILE"
@@ -258,6 +271,7 @@ def _create(args: argparse.Namespace) -> int:
         shard_count=args.shards,
         variables=args.variable,
         pilot=args.pilot,
+        upload=None if args.upload is None else ("all" if args.upload == ["all"] else args.upload),
     )
     if args.sweep or args.jobs:
         used = [

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from epcloud.batch.runner import ProgressDisplay
     from epcloud.results.simulation_result import SimulationResult
     from epcloud.run.prepare import EngineInput
+    from epcloud.rundir.upload import UploadPolicy
     from epcloud.storage import FileSystem
     from epcloud.study.collect import StudyTables
     from epcloud.study.study_status import RerunReport, StudyStatus
@@ -70,6 +71,7 @@ class Study:
         variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
         energyplus: EngineInput = None,
         pilot: bool = False,
+        upload: UploadPolicy | str | Sequence[str] | None = None,
         **options: Any,
     ) -> Study:
         """Write a new study of ``jobs`` or of a `Sweep` (models and weather once each, per-shard
@@ -77,6 +79,9 @@ class Study:
 
         ``variables`` names output series every job's summary keeps for `collect` (their output objects
         are added to models that lack them); ``pilot`` runs the first job's design days here first.
+        ``upload`` chooses the outputs each job stores, as `simulate`'s does (None: the default set;
+        a list of patterns; "all"; an `UploadPolicy`); its summary and run-status.json are always
+        stored. ``upload=[]`` stores those two only: a job then costs 4 fewer requests of the 11.
         """
         store = _as_fs(fs, options)
         store.check_writable()  # a wrong bucket or key is found before any pilot run or upload
@@ -93,6 +98,7 @@ class Study:
                 variables=variables,
                 energyplus=energyplus,
                 pilot=pilot,
+                upload=upload,
             )
             return cls(store, info)
         info = create_study(
@@ -106,6 +112,7 @@ class Study:
             variables=variables,
             energyplus=energyplus,
             pilot=pilot,
+            upload=upload,
         )
         return cls(store, info)
 

@@ -7,6 +7,7 @@ uploaded before it. No attempt deletes or overwrites anything a marker points to
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from epcloud.progress import SafeCallback
 from epcloud.run.process import RunningProcesses
 from epcloud.rundir.naming import LEGACY, named_policy
 from epcloud.rundir.run_status import STATUS_FILENAME, RunStatus
-from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy, upload_outputs
+from epcloud.rundir.upload import UploadPolicy, upload_outputs
 from epcloud.study import layout
 from epcloud.study.leases import LeaseKeeper, create_once
 from epcloud.study.manifest import JobEntry, StudyInfo
@@ -57,7 +58,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_POLICY = UploadPolicy(include=(*DEFAULT_UPLOAD.include, layout.SUMMARY_FILE))
+
+def study_policy(info: StudyInfo) -> UploadPolicy:
+    """What an attempt stores: the study's chosen outputs and the job's summary (and, always, the run's
+    status, last)."""
+    policy = info.upload_policy()
+    return dataclasses.replace(policy, include=(*policy.include, layout.SUMMARY_FILE))
 
 
 def _failure_status(entry: JobEntry, result: JobResult) -> RunStatus:
@@ -198,6 +204,9 @@ class JobRunner:
     uploads: Executor | None = None  # the worker's upload pool; else one per job
     engine_env: Mapping[str, str] | None = None  # added to the engine's environment (`study_engine_env`)
 
+    def __post_init__(self) -> None:
+        self.policy = study_policy(self.info)
+
     def __call__(self, entry: JobEntry, stale: Sequence[str] = ()) -> Outcome:
         """The stored job; HELD when a live worker has its lease; None when stopped (it stays pending)."""
         ran = self.run(entry, stale)
@@ -311,7 +320,7 @@ class JobRunner:
             ran.run_dir,
             self.fs,
             folder,
-            policy=named_policy(_POLICY, ran.output_suffix),
+            policy=named_policy(self.policy, ran.output_suffix),
             output_prefix=ran.output_prefix,
             pool=self.uploads,
         )

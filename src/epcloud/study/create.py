@@ -20,8 +20,16 @@ from epcloud.errors import ModelFileNotFoundError, StudyExistsError, WeatherFile
 from epcloud.model import IDFDocument
 from epcloud.run.prepare import file_sha256
 from epcloud.run.weather_source import fetch_weather
+from epcloud.rundir.upload import UploadPolicy
 from epcloud.study import layout
-from epcloud.study.manifest import STUDY_FORMAT, JobEntry, StudyInfo, VariableRequest, shard_json
+from epcloud.study.manifest import (
+    STUDY_FORMAT,
+    JobEntry,
+    StudyInfo,
+    VariableRequest,
+    shard_json,
+    upload_record,
+)
 
 if TYPE_CHECKING:
     from epcloud.storage import FileSystem
@@ -224,6 +232,7 @@ def create_study(
     variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
     energyplus: object = None,
     pilot: bool = False,
+    upload: UploadPolicy | str | Sequence[str] | None = None,
 ) -> StudyInfo:
     """Write a study of ``jobs`` to ``fs``; refuses an existing study unless ``overwrite``.
 
@@ -231,6 +240,7 @@ def create_study(
     Requested ``variables`` the models lack get their output objects added; with ``pilot`` the first
     job's design days run here first, and the study is not written if that fails.
     """
+    upload = UploadPolicy.coerce(upload)  # a bad value fails before any model is read
     job_list = list(jobs)
     if not job_list:
         raise ValueError("a study needs at least one job")
@@ -258,7 +268,7 @@ def create_study(
             weather_sha256=inputs.weather_file(job.weather),
         )
         shards[entry.shard].append(entry)
-    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot)
+    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot, upload)
 
 
 def create_sweep_study(
@@ -272,9 +282,11 @@ def create_sweep_study(
     variables: Iterable[VariableRequest | str | Mapping[str, Any]] = (),
     energyplus: object = None,
     pilot: bool = False,
+    upload: UploadPolicy | str | Sequence[str] | None = None,
 ) -> StudyInfo:
     """Write a sweep as a study: each distinct model once (the base, or one per value of its function and
     shoebox parameters), and each job's field edits and parameter values in its manifest entry."""
+    upload = UploadPolicy.coerce(upload)
     sweep.validate(fs)
     requests = tuple(dict.fromkeys(VariableRequest.coerce(v) for v in (*sweep.variables, *variables)))
     meta = {**_checked_metadata(metadata), "sweep": sweep.record()}
@@ -311,7 +323,7 @@ def create_sweep_study(
             edits=edits or None,
         )
         shards[entry.shard].append(entry)
-    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot)
+    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot, upload)
 
 
 def write_study(
@@ -323,8 +335,10 @@ def write_study(
     overwrite: bool,
     energyplus: object,
     pilot: bool,
+    upload: UploadPolicy | str | Sequence[str] | None = None,
 ) -> StudyInfo:
     """Upload the inputs and manifests, then study.json last (its presence means the study is complete)."""
+    policy = UploadPolicy.coerce(upload)
     if pilot:
         from epcloud.study.pilot import run_pilot
 
@@ -343,6 +357,7 @@ def write_study(
         metadata=metadata,
         variables=requests,
         format=STUDY_FORMAT if edited else 1,
+        upload=upload_record(policy),
     )
     with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS, thread_name_prefix="epcloud-study") as pool:
         if existing:

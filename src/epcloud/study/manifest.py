@@ -11,6 +11,7 @@ from epcloud.errors import StorageNotFoundError, StudyFormatError, StudyNotFound
 from epcloud.study import layout
 
 if TYPE_CHECKING:
+    from epcloud.rundir.upload import UploadPolicy
     from epcloud.storage import FileSystem
 
 __all__ = [
@@ -107,11 +108,29 @@ class StudyInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     variables: tuple[VariableRequest, ...] = ()
     format: int = _PLAIN_FORMAT
+    upload: dict[str, Any] | None = (
+        None  # the outputs each job stores (`UploadPolicy` fields); None: the default set
+    )
 
     def to_json(self) -> str:
         data = asdict(self)
         data["variables"] = [asdict(v) for v in self.variables]
+        if self.upload is None:
+            del data["upload"]  # a study with the default set reads as before
         return json.dumps(data, indent=2, sort_keys=True)
+
+    def upload_policy(self) -> UploadPolicy:
+        """Which outputs each job's attempt stores (besides its summary and run-status.json)."""
+        from epcloud.rundir.upload import DEFAULT_UPLOAD, UploadPolicy
+
+        if self.upload is None:
+            return DEFAULT_UPLOAD
+        return UploadPolicy(
+            include=tuple(self.upload.get("include", ())),
+            exclude=tuple(self.upload.get("exclude", ())),
+            gzip=tuple(self.upload.get("gzip", ())),
+            gzip_min_bytes=int(self.upload.get("gzip_min_bytes", DEFAULT_UPLOAD.gzip_min_bytes)),
+        )
 
     @classmethod
     def from_json(cls, text: str, source: str) -> StudyInfo:
@@ -126,9 +145,36 @@ class StudyInfo:
                 metadata=dict(data.get("metadata") or {}),
                 variables=tuple(VariableRequest.coerce(v) for v in data.get("variables") or ()),
                 format=int(data["format"]),
+                upload=_upload_record(data.get("upload"), source),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise StudyFormatError(f"{source}: not a study file ({exc!r})") from exc
+
+
+def upload_record(policy: UploadPolicy) -> dict[str, Any] | None:
+    """What study.json records of a study's upload policy (None for the default set)."""
+    from epcloud.rundir.upload import DEFAULT_UPLOAD
+
+    if policy == DEFAULT_UPLOAD:
+        return None
+    return {
+        "include": list(policy.include),
+        "exclude": list(policy.exclude),
+        "gzip": list(policy.gzip),
+        "gzip_min_bytes": policy.gzip_min_bytes,
+    }
+
+
+def _upload_record(value: object, source: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    fields = ("include", "exclude", "gzip")
+    if not isinstance(value, dict) or not all(
+        isinstance(value.get(f, []), list) and all(isinstance(p, str) for p in value.get(f, []))
+        for f in fields
+    ):
+        raise StudyFormatError(f"{source}: 'upload' must hold lists of file patterns, not {value!r:.200}")
+    return dict(value)
 
 
 def _load_object(text: str, source: str) -> dict[str, Any]:
