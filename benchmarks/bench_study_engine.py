@@ -10,6 +10,7 @@ Also the CPU of one S3 request sent alone (boto3's `put_object`, and through the
 the requests' floor per job: requests per job × that.
 Called by `bench_study.py --vs-engine`; runnable on its own:
     .venv/bin/python benchmarks/bench_study_engine.py [--jobs 40] [--repeat 5] [--engine cli|fork]
+        [--upload [PATTERN ...]]
 """
 
 from __future__ import annotations
@@ -162,10 +163,13 @@ def request_cpu(endpoint: str, count: int = 200) -> dict[str, float]:
     return {"boto3_put_cpu_ms": boto3_ms, "store_put_cpu_ms": store_ms}
 
 
+UPLOAD: list[str] | None = None  # the studies' upload set (`--upload`); None: the default set
+
+
 def _new_study(endpoint: str, name: str, models: list[Path]) -> Study:
     fs = S3FileSystem(BUCKET, prefix=f"{name}/", endpoint_url=endpoint, **OPTIONS)
     jobs = [SimulationJob(str(m), None, label=m.stem, design_day=True) for m in models]
-    return Study.create(fs, jobs, shard_count=2)
+    return Study.create(fs, jobs, shard_count=2, upload=UPLOAD)
 
 
 def study_run(endpoint: str, name: str, models: list[Path], server_pid: int) -> dict[str, float]:
@@ -267,6 +271,7 @@ def run(jobs: int, repeat: int) -> dict[str, Any]:
         "jobs": jobs,
         "repeat": repeat,
         "engine": os.environ.get("EPCLOUD_ENGINE", "default"),
+        "upload": "default" if UPLOAD is None else UPLOAD,
         "raw_wall_s": round(raw, 3),
     }
     for path in ("study_run", "two_workers"):
@@ -307,9 +312,14 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--engine", choices=("cli", "fork"), default=None)
+    parser.add_argument(
+        "--upload", nargs="*", metavar="PATTERN", help="the studies' upload set (none given: summaries only)"
+    )
     args = parser.parse_args()
     if args.engine:
         os.environ["EPCLOUD_ENGINE"] = args.engine
+    global UPLOAD
+    UPLOAD = args.upload
     print(json.dumps(run(args.jobs, args.repeat)), flush=True)
 
 

@@ -70,11 +70,13 @@ def test_the_default_set_is_not_recorded_and_a_policy_round_trips(tmp_path: Path
         plain.fs.read_text(layout.STUDY_FILE)
     )  # older epcloud reads it as before
     assert plain.info.upload_policy() == UploadPolicy()
-    policy = UploadPolicy(
-        include=("*.sql", "*.err"), exclude=("sqlite.err",), gzip=("*.sql",), gzip_min_bytes=10
-    )
-    packed = Study.create(LocalFileSystem(tmp_path / "b"), shoebox_jobs(sweep(1), None), upload=policy)
-    assert Study.open(packed.fs).info.upload_policy() == policy
+    policy = UploadPolicy(include=("*.sql", "*.err"), exclude=("sqlite.err",))
+    chosen = Study.create(LocalFileSystem(tmp_path / "b"), shoebox_jobs(sweep(1), None), upload=policy)
+    assert Study.open(chosen.fs).info.upload_policy() == policy
+    gzipped = UploadPolicy(gzip=("*.sql",))
+    with pytest.raises(ValueError, match=r"drop gzip=\('\*\.sql',\)"):
+        Study.create(LocalFileSystem(tmp_path / "d"), shoebox_jobs(sweep(1), None), upload=gzipped)
+    assert not (tmp_path / "d" / layout.STUDY_FILE).exists()
     with pytest.raises(TypeError):
         Study.create(LocalFileSystem(tmp_path / "c"), shoebox_jobs(sweep(1), None), upload=3)  # type: ignore[arg-type]
     assert not (tmp_path / "c" / layout.STUDY_FILE).exists()

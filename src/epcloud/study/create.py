@@ -220,6 +220,18 @@ def _flags(job: SimulationJob) -> dict[str, Any]:
     return flags
 
 
+def study_upload(upload: UploadPolicy | str | Sequence[str] | None) -> UploadPolicy:
+    """A study's upload policy, checked: a study stores its outputs as the engine wrote them (a job's
+    summary is read from them before they go), so it takes no gzip patterns."""
+    policy = UploadPolicy.coerce(upload)
+    if policy.gzip:
+        raise ValueError(
+            f"Study.create(upload=...): a study stores outputs as written; drop gzip={policy.gzip!r} "
+            "(simulate's upload= takes it)"
+        )
+    return policy
+
+
 def create_study(
     fs: FileSystem,
     jobs: Iterable[SimulationJob],
@@ -240,7 +252,7 @@ def create_study(
     Requested ``variables`` the models lack get their output objects added; with ``pilot`` the first
     job's design days run here first, and the study is not written if that fails.
     """
-    upload = UploadPolicy.coerce(upload)  # a bad value fails before any model is read
+    upload = study_upload(upload)  # a bad value fails before any model is read
     job_list = list(jobs)
     if not job_list:
         raise ValueError("a study needs at least one job")
@@ -286,7 +298,7 @@ def create_sweep_study(
 ) -> StudyInfo:
     """Write a sweep as a study: each distinct model once (the base, or one per value of its function and
     shoebox parameters), and each job's field edits and parameter values in its manifest entry."""
-    upload = UploadPolicy.coerce(upload)
+    upload = study_upload(upload)
     sweep.validate(fs)
     requests = tuple(dict.fromkeys(VariableRequest.coerce(v) for v in (*sweep.variables, *variables)))
     meta = {**_checked_metadata(metadata), "sweep": sweep.record()}
@@ -338,7 +350,7 @@ def write_study(
     upload: UploadPolicy | str | Sequence[str] | None = None,
 ) -> StudyInfo:
     """Upload the inputs and manifests, then study.json last (its presence means the study is complete)."""
-    policy = UploadPolicy.coerce(upload)
+    policy = study_upload(upload)
     if pilot:
         from epcloud.study.pilot import run_pilot
 

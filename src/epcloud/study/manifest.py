@@ -108,9 +108,8 @@ class StudyInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     variables: tuple[VariableRequest, ...] = ()
     format: int = _PLAIN_FORMAT
-    upload: dict[str, Any] | None = (
-        None  # the outputs each job stores (`UploadPolicy` fields); None: the default set
-    )
+    # The outputs each job stores (the fields of an `UploadPolicy`); None: the default set.
+    upload: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         data = asdict(self)

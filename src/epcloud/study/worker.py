@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import queue
 import shutil
 import signal
 import threading
@@ -379,21 +380,31 @@ def _run_round(
 ) -> list[JobEntry]:
     """Run ``todo`` through the pipeline; the entries held by another live worker. A missing input
     stops the worker (every input is checked before anything is stored)."""
-    futures: dict[cf.Future[Any], JobEntry] = {pipeline.submit(e, stale): e for e, stale in todo}
-    engines = list(futures)
+    # Each future reports itself on a queue when it ends: one wake-up per finished future, where
+    # `cf.wait` on every pending future would cost the whole round's length at each turn.
+    ended: queue.SimpleQueue[cf.Future[Any]] = queue.SimpleQueue()
+    entries: dict[cf.Future[Any], JobEntry] = {}
+
+    def track(future: cf.Future[Any], entry: JobEntry) -> None:
+        entries[future] = entry
+        future.add_done_callback(ended.put)
+
+    for entry, stale in todo:
+        track(pipeline.submit(entry, stale), entry)
+    engines = list(entries)
     held: list[JobEntry] = []
-    waiting = set(futures)
     try:
-        while waiting and not stop.is_set():
-            done, waiting = cf.wait(waiting, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                entry = futures[future]
-                outcome = outcomes.add(future, entry, display)
-                if isinstance(outcome, cf.Future):  # the engine ran: now wait for its store
-                    futures[outcome] = entry
-                    waiting.add(outcome)
-                elif outcome == HELD:
-                    held.append(entry)
+        while entries and not stop.is_set():
+            try:
+                future = ended.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            entry = entries.pop(future)
+            outcome = outcomes.add(future, entry, display)
+            if isinstance(outcome, cf.Future):  # the engine ran: now wait for its store
+                track(outcome, entry)
+            elif outcome == HELD:
+                held.append(entry)
             if outcomes.input_error is not None:
                 stop.set()
     finally:
