@@ -33,6 +33,9 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 START_TIMEOUT = 30.0
 
 
+_START_ATTEMPTS = 3
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,30 +48,42 @@ class MotoServer:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         script = Path(sys.executable).parent / "moto_server"
         command = [str(script)] if script.exists() else [sys.executable, "-m", "moto.server"]
-        self.port = _free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)  # noqa: SIM115
         server_env = {k: v for k, v in os.environ.items() if k != "INITIAL_NO_AUTH_ACTION_COUNT"}
         server_env.update(env or {})
-        self.process = subprocess.Popen(
-            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=server_env,
-        )
-        self._wait_ready()
+        # A port found free can be taken by another process before moto binds it (suites or benchmarks
+        # running side by side): moto then exits at once, and the server is started on another port.
+        for _ in range(_START_ATTEMPTS):
+            self.port = _free_port()
+            self.endpoint = f"http://127.0.0.1:{self.port}"
+            self.log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)  # noqa: SIM115
+            self.process = subprocess.Popen(
+                [*command, "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                env=server_env,
+            )
+            if self._wait_ready():
+                return
+        pytest.fail(f"moto_server found no free port in {_START_ATTEMPTS} attempts")
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self) -> bool:
+        """True once this server answers; False when it exited because its port was taken."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                output = Path(self.log.name).read_text()  # before stop(), which deletes the log
                 self.stop()
-                pytest.fail(f"moto_server exited at start-up:\n{Path(self.log.name).read_text()}")
+                if "in use" in output:
+                    return False
+                pytest.fail(f"moto_server exited at start-up:\n{output}")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1):
-                    return
+                    pass
             except (urllib.error.URLError, OSError):
                 time.sleep(0.05)
+                continue
+            if self.process.poll() is None:  # the answer came from this server, not a neighbour's
+                return True
         self.stop()
         pytest.fail(f"moto_server did not answer on {self.endpoint} within {START_TIMEOUT} s")
 

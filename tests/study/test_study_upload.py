@@ -77,6 +77,12 @@ def test_the_default_set_is_not_recorded_and_a_policy_round_trips(tmp_path: Path
     with pytest.raises(ValueError, match=r"drop gzip=\('\*\.sql',\)"):
         Study.create(LocalFileSystem(tmp_path / "d"), shoebox_jobs(sweep(1), None), upload=gzipped)
     assert not (tmp_path / "d" / layout.STUDY_FILE).exists()
+    with pytest.raises(ValueError, match=r"exclude='\*\.json' would leave out summary\.json"):
+        Study.create(
+            LocalFileSystem(tmp_path / "e"),
+            shoebox_jobs(sweep(1), None),
+            upload=UploadPolicy(exclude=("*.json",)),
+        )
     with pytest.raises(TypeError):
         Study.create(LocalFileSystem(tmp_path / "c"), shoebox_jobs(sweep(1), None), upload=3)  # type: ignore[arg-type]
     assert not (tmp_path / "c" / layout.STUDY_FILE).exists()

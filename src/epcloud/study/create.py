@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime, timezone
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -228,6 +229,12 @@ def study_upload(upload: UploadPolicy | str | Sequence[str] | None) -> UploadPol
         raise ValueError(
             f"Study.create(upload=...): a study stores outputs as written; drop gzip={policy.gzip!r} "
             "(simulate's upload= takes it)"
+        )
+    dropped = [p for p in policy.exclude if fnmatchcase(layout.SUMMARY_FILE, p)]
+    if dropped:
+        raise ValueError(
+            f"Study.create(upload=...): exclude={dropped[0]!r} would leave out {layout.SUMMARY_FILE}, "
+            "which every job stores; narrow the pattern"
         )
     return policy
 
