@@ -16,7 +16,6 @@ Called by `bench_study.py --vs-engine`; runnable on its own:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -33,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from bench_study import counted  # noqa: E402
+from proc_cpu import fork_servers_cpu, process_cpu  # noqa: E402
 
 from epcloud import Study  # noqa: E402
 from epcloud.batch import SimulationJob  # noqa: E402
@@ -48,19 +48,15 @@ BUCKET = "bench-vs-engine"
 # Its fork servers outlive it unwaited (they end when its socket closes), so their CPU and their
 # engines' is read before it exits.
 _WORKER = """
-import json, os, resource, sys
+import json, resource, sys
 from epcloud.cli import main
-from epcloud.run import forkserver
 try:
-    code = main(sys.argv[2:])
+    code = main(sys.argv[3:])
 finally:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    forks = engines = 0.0
-    for server in list(forkserver._servers.values()):
-        fields = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        forks += (int(fields[11]) + int(fields[12])) / tick
-        engines += (int(fields[13]) + int(fields[14])) / tick
+    sys.path.insert(0, sys.argv[2])
+    from proc_cpu import fork_servers_cpu
+    forks, engines = fork_servers_cpu()
     with open(sys.argv[1], "w") as out:
         json.dump({"cpu": usage.ru_utime + usage.ru_stime, "forks": forks, "fork_engines": engines}, out)
 sys.exit(code)
@@ -86,28 +82,6 @@ def _children_cpu() -> float:
     """CPU of the finished child processes waited for (the engines, the worker processes)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu(pid: int) -> tuple[float, float]:
-    """(its own CPU, the CPU of the children it waited for) of a running process, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-    return (utime + stime) / _TICK, (cutime + cstime) / _TICK
-
-
-def _fork_servers_cpu() -> tuple[float, float]:
-    """(the fork servers' own CPU, their engines' CPU) of this process's fork servers so far."""
-    from epcloud.run import forkserver
-
-    own = engines = 0.0
-    for server in list(forkserver._servers.values()):
-        with contextlib.suppress(OSError):
-            mine, theirs = process_cpu(server.pid)
-            own, engines = own + mine, engines + theirs
-    return own, engines
 
 
 def raw_engine(models: list[Path], work: Path, server_pid: int) -> dict[str, float]:
@@ -177,14 +151,14 @@ def study_run(endpoint: str, name: str, models: list[Path], server_pid: int) -> 
     engines' CPU is that of the children waited for, by this process or by its fork server."""
     study = _new_study(endpoint, name, models)
     cpu, engines, server = _own_cpu(), _children_cpu(), process_cpu(server_pid)[0]
-    forks = _fork_servers_cpu()
+    forks = fork_servers_cpu()
     with counted(study.fs) as requests:  # type: ignore[arg-type]
         start = time.perf_counter()
         report = study.run(max_workers=2)
         wall = time.perf_counter() - start
     assert report.succeeded == len(models), report
     n = len(models)
-    forks_now = _fork_servers_cpu()
+    forks_now = fork_servers_cpu()
     return {
         "wall": wall,
         "cpu_per_job_ms": (_own_cpu() - cpu + forks_now[0] - forks[0]) / n * 1000,
@@ -211,7 +185,19 @@ def two_workers(
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(out), "worker", url, "--index", str(i), "--count", "2"],
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                str(out),
+                str(HERE),
+                "worker",
+                url,
+                "--index",
+                str(i),
+                "--count",
+                "2",
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

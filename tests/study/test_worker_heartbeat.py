@@ -77,7 +77,7 @@ def test_status_tells_a_slow_heartbeat_from_a_dead_worker(study_fs: S3FileSystem
     assert not lease_is_stale(study_fs.read_bytes(layout.lease_path(live.id)))
     assert lease_is_stale(study_fs.read_bytes(layout.lease_path(dead.id)))
     # Seen a while later (past the fresh-listing shortcut), each lease is read and judged by itself.
-    status = study_status(study_fs, study.entries(), now=time.time() + 3600)
+    status = study_status(study_fs, study.job_ids(), now=time.time() + 3600)
     assert [status.states[e.id] for e in study.entries()] == ["running", "pending", "pending"]
     assert status.stale == [dead.id]
 

@@ -259,7 +259,7 @@ def create_study(
     Requested ``variables`` the models lack get their output objects added; with ``pilot`` the first
     job's design days run here first, and the study is not written if that fails.
     """
-    upload = study_upload(upload)  # a bad value fails before any model is read
+    policy = study_upload(upload)  # a bad value fails before any model is read
     job_list = list(jobs)
     if not job_list:
         raise ValueError("a study needs at least one job")
@@ -287,7 +287,7 @@ def create_study(
             weather_sha256=inputs.weather_file(job.weather),
         )
         shards[entry.shard].append(entry)
-    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot, upload)
+    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot, policy)
 
 
 def create_sweep_study(
@@ -305,7 +305,7 @@ def create_sweep_study(
 ) -> StudyInfo:
     """Write a sweep as a study: each distinct model once (the base, or one per value of its function and
     shoebox parameters), and each job's field edits and parameter values in its manifest entry."""
-    upload = study_upload(upload)
+    policy = study_upload(upload)
     sweep.validate(fs)
     requests = tuple(dict.fromkeys(VariableRequest.coerce(v) for v in (*sweep.variables, *variables)))
     meta = {**_checked_metadata(metadata), "sweep": sweep.record()}
@@ -342,7 +342,7 @@ def create_sweep_study(
             edits=edits or None,
         )
         shards[entry.shard].append(entry)
-    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot, upload)
+    return write_study(fs, inputs, shards, meta, requests, overwrite, energyplus, pilot, policy)
 
 
 def write_study(
@@ -354,10 +354,10 @@ def write_study(
     overwrite: bool,
     energyplus: object,
     pilot: bool,
-    upload: UploadPolicy | str | Sequence[str] | None = None,
+    upload: UploadPolicy,
 ) -> StudyInfo:
-    """Upload the inputs and manifests, then study.json last (its presence means the study is complete)."""
-    policy = study_upload(upload)
+    """Upload the inputs and manifests, then study.json last (its presence means the study is complete);
+    ``upload`` is the policy `study_upload` checked."""
     if pilot:
         from epcloud.study.pilot import run_pilot
 
@@ -376,7 +376,7 @@ def write_study(
         metadata=metadata,
         variables=requests,
         format=STUDY_FORMAT if edited else 1,
-        upload=upload_record(policy),
+        upload=upload_record(upload),
     )
     with ThreadPoolExecutor(max_workers=_UPLOAD_THREADS, thread_name_prefix="epcloud-study") as pool:
         if existing:

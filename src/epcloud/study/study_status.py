@@ -65,12 +65,9 @@ class StudyStatus:
         return {"total": self.total, **{state: counts[state] for state in JOB_STATES}}
 
 
-def study_status(
-    fs: FileSystem, jobs: Sequence[str] | Sequence[JobEntry], now: float | None = None
-) -> StudyStatus:
-    """The state of each job (ids or entries, in job order) from one listing of the done index and one
-    of leases; only leases not renewed lately are read, to tell a slow heartbeat from a dead worker."""
-    ids = [job if isinstance(job, str) else job.id for job in jobs]
+def study_status(fs: FileSystem, ids: Sequence[str], now: float | None = None) -> StudyStatus:
+    """The state of each job (by id, in job order) from one listing of the done index and one of
+    leases; only leases not renewed lately are read, to tell a slow heartbeat from a dead worker."""
     newest, done_keys = layout.newest_done(fs.list_files(layout.DONE))
     leases = {info.path: info for info in fs.list_files(layout.LEASES)}
     held = {} if not leases else _live_leases(fs, ids, leases, time.time() if now is None else now)
@@ -169,7 +166,7 @@ def rerun_jobs(
     if not failed and not missing:
         raise ValueError("choose failed=True and/or missing=True")
     entries = {entry.id: entry for entry in study.entries()}
-    status = study_status(study.fs, list(entries.values()))
+    status = study_status(study.fs, list(entries))
     cleared = status.jobs("failed") if failed else []
     busy = [job for job in cleared if job in status.leased]
     if busy:  # a worker is running it again: clearing now could strand that attempt's commit
